@@ -3,7 +3,6 @@
 SHELL := /bin/bash
 GO ?= go
 PKGS := ./...
-export GOFLAGS ?= -mod=mod
 
 .PHONY: all dev test bench build lint dataset tools clean
 
