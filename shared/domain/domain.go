@@ -5,6 +5,7 @@ package domain
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -43,6 +44,24 @@ func (d Date) Italian() string {
 	return fmt.Sprintf("%02d/%02d/%04d", d.Day, int(d.Month), d.Year)
 }
 
+// MarshalJSON writes the ISO form, or "" for the zero date.
+func (d Date) MarshalJSON() ([]byte, error) { return []byte(`"` + d.String() + `"`), nil }
+
+// UnmarshalJSON reads the ISO form; "" and null give the zero date.
+func (d *Date) UnmarshalJSON(b []byte) error {
+	s := strings.Trim(string(b), `"`)
+	if s == "" || s == "null" {
+		*d = Date{}
+		return nil
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return fmt.Errorf("date %q: want YYYY-MM-DD", s)
+	}
+	*d = DateOf(t)
+	return nil
+}
+
 // Before reports whether d comes before e.
 func (d Date) Before(e Date) bool { return d.Time().Before(e.Time()) }
 
@@ -59,7 +78,7 @@ type Person struct {
 	Surname        string `json:"surname"`
 	Name           string `json:"name"`
 	Sex            Sex    `json:"sex"`
-	BirthDate      Date   `json:"-"`
+	BirthDate      Date   `json:"birth_date"`
 	BirthPlace     string `json:"birth_place"`      // official name of the comune or foreign state
 	BirthPlaceCode string `json:"birth_place_code"` // cadastral (Belfiore) code: H501, Z112
 	Province       string `json:"province"`         // two letters; empty for foreign states
@@ -90,7 +109,7 @@ type Office struct {
 // Protocol identifies a registration in the Comune's protocol register.
 type Protocol struct {
 	Number string `json:"number"` // seven or more digits, zero-padded
-	Date   Date   `json:"-"`
+	Date   Date   `json:"date"`
 }
 
 // BatchState is where a request to the Procura stands. The words are a contract:

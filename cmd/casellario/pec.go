@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/casellario-pec/casellario/shared/pec"
+)
+
+func init() {
+	register("pec", command{summary: "inspect PEC (certified e-mail) messages", run: runPec})
+}
+
+func pecUsage(w io.Writer) {
+	fmt.Fprintln(w, "usage: casellario pec inspect [--json] [--trust FILE] FILE.eml")
+	fmt.Fprintln(w, "\nReads a message (FILE.eml, or - for standard input), classifies it and checks its signature.")
+	fmt.Fprintln(w, "Exit status: 0 for an e-mail message whatever its kind, 2 for anything else.")
+}
+
+func runPec(ctx context.Context, e env, args []string) int {
+	if len(args) == 0 {
+		pecUsage(e.stderr)
+		return 2
+	}
+	switch args[0] {
+	case "inspect":
+		return runPecInspect(ctx, e, args[1:])
+	case "-h", "--help", "help":
+		pecUsage(e.stderr)
+		return 0
+	}
+	fmt.Fprintf(e.stderr, "casellario pec: unknown subcommand %q\n\n", args[0])
+	pecUsage(e.stderr)
+	return 2
+}
+
+func runPecInspect(_ context.Context, e env, args []string) int {
+	fs := flag.NewFlagSet("pec inspect", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	asJSON := fs.Bool("json", false, "print the JSON view")
+	trust := fs.String("trust", "", "PEM file of the providers' certificates (trust store)")
+	fs.Usage = func() {
+		pecUsage(e.stderr)
+		fmt.Fprintln(e.stderr, "\noptions:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(e.stderr, "casellario pec inspect: exactly one FILE.eml (or -) is needed")
+		return 2
+	}
+	opts := pec.ReadOptions{}
+	if *trust != "" {
+		pool, err := pec.LoadTrustStore(*trust)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "casellario pec inspect: %v\n", err)
+			return 2
+		}
+		opts.TrustStore = pool
+	}
+	m, err := readMessage(e, fs.Arg(0), opts)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "casellario pec inspect: %v\n", err)
+		return 2
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(m.View()); err != nil {
+			fmt.Fprintf(e.stderr, "casellario pec inspect: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	printMessage(e.stdout, m)
+	return 0
+}
+
+func readMessage(e env, name string, opts pec.ReadOptions) (*pec.Message, error) {
+	if name == "-" {
+		return pec.Read(e.stdin, opts)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return pec.Read(f, opts)
+}
+
+func printMessage(w io.Writer, m *pec.Message) {
+	v := m.View()
+	line := func(k, val string) {
+		if val != "" {
+			fmt.Fprintf(w, "%-15s %s\n", k+":", val)
+		}
+	}
+	line("kind", string(v.Kind))
+	line("receipt type", string(v.ReceiptType))
+	line("message-id", v.MessageID)
+	line("ref message-id", v.RefMessageID)
+	line("pec id", v.PECID)
+	line("error", v.Error)
+	line("error detail", v.ErrorDetail)
+	line("sender", v.Sender)
+	for _, r := range v.Recipients {
+		line("recipient", strings.TrimSpace(r.Address+" "+string(r.Type)))
+	}
+	line("subject", v.Subject)
+	line("issuer", v.Issuer)
+	line("timestamp", v.Timestamp)
+	sig := string(v.Signature.Status)
+	if v.Signature.Signer != "" {
+		sig += " (" + v.Signature.Signer + ")"
+	}
+	if m.Signature.Reason != "" {
+		sig += ": " + m.Signature.Reason
+	}
+	line("signature", sig)
+	if m.Original != nil {
+		line("original id", v.Original.MessageID)
+		line("original subj", v.Original.Subject)
+		line("original from", v.Original.From)
+		line("original to", strings.Join(v.Original.To, ", "))
+	}
+	for _, a := range v.Attachments {
+		line("attachment", fmt.Sprintf("%s (%s, %d bytes, sha256 %s)", a.Name, a.ContentType, a.Size, a.SHA256))
+	}
+	for _, p := range v.Problems {
+		line("problem", p)
+	}
+}
