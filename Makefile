@@ -15,7 +15,7 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 ## test: vet, format check and every test (unit, fuzz seeds, integration against local servers)
-test: lint
+test: lint tools
 	$(GO) test -count=1 -timeout 12m $(PKGS)
 
 ## lint: go vet and a gofmt check
