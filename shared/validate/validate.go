@@ -249,16 +249,14 @@ func (v *Validator) fiscalCode(out *Row, given string) {
 	p.FiscalCode = given
 	if !complete {
 		if _, err := fiscalcode.Parse(given); err != nil {
-			out.Errors = append(out.Errors, Problem{FieldFiscalCode, "Codice fiscale non valido: " + fiscalMessage(err)})
+			out.Errors = append(out.Errors, Problem{FieldFiscalCode, fiscalMessage(err)})
 		}
 		return
 	}
 	for _, m := range fiscalcode.Verify(given, p.Surname, p.Name, p.Sex, p.BirthDate, p.BirthPlaceCode) {
-		msg := m.Message
+		msg := m.Message // a fiscal_code mismatch message already names the code's problem
 		if m.Field != FieldFiscalCode {
 			msg = "Il codice fiscale non corrisponde " + fieldArticle(m.Field) + ": " + msg
-		} else {
-			msg = "Codice fiscale non valido: " + msg
 		}
 		out.Errors = append(out.Errors, Problem{FieldFiscalCode, msg})
 	}
