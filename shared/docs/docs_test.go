@@ -1,0 +1,117 @@
+package docs_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/casellario-pec/casellario/shared/docs"
+	"github.com/casellario-pec/casellario/shared/domain"
+	"github.com/casellario-pec/casellario/shared/localaws/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+func TestPutGetHeadPresign(t *testing.T) {
+	env := testenv.New(t)
+	ctx := context.Background()
+	for _, sse := range []string{docs.SSEKMS, docs.SSES3, docs.SSENone} {
+		t.Run(sse, func(t *testing.T) {
+			d := docs.New(env.S3, docs.Options{UploadsBucket: env.Uploads, DocumentsBucket: env.Documents, SSE: sse, KMSKeyID: "alias/casellario"})
+			body := []byte("Cognome;Nome\nROSSI;MARIO\n")
+			sum := sha256.Sum256(body)
+			id := domain.NewID()
+			ref := d.Upload(docs.UploadKey("c_g999", "SUAP", id, "CSV"))
+			obj, err := d.Put(ctx, ref, "text/csv", bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if obj.SHA256 != hex.EncodeToString(sum[:]) || obj.Size != int64(len(body)) {
+				t.Fatalf("%+v", obj)
+			}
+			again, err := d.Put(ctx, ref, "text/csv", bytes.NewReader(body)) // idempotent re-put
+			if err != nil || again.SHA256 != obj.SHA256 {
+				t.Fatal(again, err)
+			}
+			head, err := d.Head(ctx, ref)
+			if err != nil || head.SHA256 != obj.SHA256 || head.Size != obj.Size || head.ContentType != "text/csv" {
+				t.Fatalf("head %+v %v", head, err)
+			}
+			got, _, err := d.GetBytes(ctx, ref)
+			if err != nil || !bytes.Equal(got, body) {
+				t.Fatal(string(got), err)
+			}
+			url, err := d.PresignGet(ctx, ref, time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := http.Get(url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != 200 || !bytes.Equal(b, body) {
+				t.Fatalf("presigned GET: %d %q", res.StatusCode, b)
+			}
+		})
+	}
+}
+
+func TestErrors(t *testing.T) {
+	env := testenv.New(t)
+	ctx := context.Background()
+	d := docs.New(env.S3, docs.Options{UploadsBucket: env.Uploads, DocumentsBucket: env.Documents})
+	tests := []struct {
+		name string
+		err  func() error
+		code string
+	}{
+		{"missing", func() error { _, err := d.Head(ctx, d.Document("c_g999/batches/x/request.pdf")); return err }, domain.ENOTFOUND},
+		{"missing get", func() error { _, _, err := d.Get(ctx, d.Document("c_g999/nope")); return err }, domain.ENOTFOUND},
+		{"unsafe key", func() error { _, err := d.Put(ctx, d.Document("c_g999/../x"), "", strings.NewReader("x")); return err }, domain.EINVALID},
+		{"name in key", func() error {
+			_, err := d.Put(ctx, d.Document("c_g999/rossi mario.csv"), "", strings.NewReader("x"))
+			return err
+		}, domain.EINVALID},
+		{"no bucket", func() error {
+			_, err := d.Put(ctx, docs.Ref{Bucket: "nobucket", Key: "a"}, "", strings.NewReader("x"))
+			return err
+		}, domain.EINTERNAL},
+		{"long presign", func() error { _, err := d.PresignGet(ctx, d.Document("a"), 2*time.Hour); return err }, domain.EINVALID},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := domain.ErrorCode(tc.err()); got != tc.code {
+				t.Fatalf("code %q, want %q", got, tc.code)
+			}
+		})
+	}
+}
+
+func TestKeys(t *testing.T) {
+	id := domain.NewID()
+	k := docs.UploadKey("c_g999", "ATTI-IMMOBILIARI", id, "XLSX")
+	p, err := docs.ParseUploadKey(k)
+	if err != nil || p != (docs.UploadKeyParts{Tenant: "c_g999", Office: "ATTI-IMMOBILIARI", Upload: id, Ext: "xlsx"}) {
+		t.Fatal(k, p, err)
+	}
+	for _, bad := range []string{"c_g999/SUAP/" + id + "/rossi.csv", "c_g999/SUAP/notanid/list.csv", "c_g999/SUAP/" + id + "/list.exe", "x/" + k} {
+		if _, err := docs.ParseUploadKey(bad); domain.ErrorCode(err) != domain.EINVALID {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+	sum := strings.Repeat("ab", 32)
+	if got := docs.MessageKey("c_g999", sum); got != "c_g999/pec/ab/"+sum+".eml" {
+		t.Fatal(got)
+	}
+	if got := docs.CertificateKey("c_g999", "b", domain.SubjectID(id, 7)); got != "c_g999/batches/b/certificates/"+id+"-7.pdf" {
+		t.Fatal(got)
+	}
+}

@@ -1,0 +1,75 @@
+package docs
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/casellario-pec/casellario/shared/domain"
+)
+
+// Key layout. Every key starts with the tenant id.
+//
+//	uploads bucket
+//	  <tenant>/<office>/<upload>/list.<ext>                the uploaded name list (ext: csv, xlsx, json)
+//	documents bucket
+//	  <tenant>/uploads/<upload>/report.json                validation report of the list
+//	  <tenant>/batches/<batch>/<name>                      request.pdf, subjects.txt, segnatura.xml, request.eml (as sent)
+//	  <tenant>/batches/<batch>/certificates/<subject>.pdf  one certificate per person (subject id: <upload>-<row>)
+//	  <tenant>/pec/<sha256[:2]>/<sha256>.eml               every raw PEC message read, by content: reading it again rewrites the same object
+
+// UploadExts are the list formats an upload may have.
+var UploadExts = []string{"csv", "xlsx", "json"}
+
+// UploadKey is the key of an uploaded list.
+func UploadKey(tenant, office, upload, ext string) string {
+	return fmt.Sprintf("%s/%s/%s/list.%s", tenant, office, upload, strings.ToLower(ext))
+}
+
+// UploadKeyParts are the components of an upload key.
+type UploadKeyParts struct{ Tenant, Office, Upload, Ext string }
+
+// ParseUploadKey splits an upload key (from an S3 event) into its parts.
+func ParseUploadKey(key string) (UploadKeyParts, error) {
+	parts := strings.Split(key, "/")
+	if len(parts) == 4 && partRE.MatchString(parts[0]) && partRE.MatchString(parts[1]) && domain.ValidID(parts[2]) {
+		if ext, ok := strings.CutPrefix(parts[3], "list."); ok {
+			for _, e := range UploadExts {
+				if ext == e {
+					return UploadKeyParts{Tenant: parts[0], Office: parts[1], Upload: parts[2], Ext: ext}, nil
+				}
+			}
+		}
+	}
+	return UploadKeyParts{}, domain.Errorf(domain.EINVALID, "upload key %q: want <tenant>/<office>/<upload-id>/list.{csv,xlsx,json}", key)
+}
+
+// ReportKey is the key of the validation report of an upload.
+func ReportKey(tenant, upload string) string {
+	return fmt.Sprintf("%s/uploads/%s/report.json", tenant, upload)
+}
+
+// Fixed names of a batch's documents.
+const (
+	RequestPDF   = "request.pdf"
+	SubjectsFile = "subjects.txt"
+	Segnatura    = "segnatura.xml"
+	SentMessage  = "request.eml"
+)
+
+// BatchKey is the key of one of a batch's documents (a fixed name above).
+func BatchKey(tenant, batch, name string) string {
+	return fmt.Sprintf("%s/batches/%s/%s", tenant, batch, name)
+}
+
+// CertificateKey is the key of the certificate of one subject of a batch.
+func CertificateKey(tenant, batch, subject string) string {
+	return fmt.Sprintf("%s/batches/%s/certificates/%s.pdf", tenant, batch, subject)
+}
+
+// MessageKey is the key of a raw PEC message, by the hex SHA-256 of its bytes.
+func MessageKey(tenant, sha256hex string) string {
+	if len(sha256hex) < 2 {
+		return fmt.Sprintf("%s/pec/%s.eml", tenant, sha256hex)
+	}
+	return fmt.Sprintf("%s/pec/%s/%s.eml", tenant, sha256hex[:2], sha256hex)
+}

@@ -1,0 +1,417 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/casellario-pec/casellario/shared/domain"
+)
+
+// MaxBatchPeople bounds a batch so that its item stays far below DynamoDB's 400 KB.
+const MaxBatchPeople = 5000
+
+// CreateBatch stores a new queued batch (see domain.BatchStore).
+func (s *Dynamo) CreateBatch(ctx context.Context, b domain.Batch, cause domain.Cause) (domain.Batch, error) {
+	for _, err := range []error{checkCode("tenant", b.Tenant), checkCode("office", b.Office), checkID("batch", b.ID), checkCause(cause)} {
+		if err != nil {
+			return domain.Batch{}, err
+		}
+	}
+	if len(b.People) == 0 || len(b.People) > MaxBatchPeople {
+		return domain.Batch{}, domain.Errorf(domain.EINVALID, "batch %s: 1 to %d people, not %d", b.ID, MaxBatchPeople, len(b.People))
+	}
+	for _, id := range b.People {
+		if _, _, err := domain.ParseSubjectID(id); err != nil {
+			return domain.Batch{}, err
+		}
+	}
+	now := s.now()
+	it := batchItem{
+		PK: batchPK(b.Tenant, b.ID), SK: skBatch, Type: "batch",
+		GSI1PK: officeBatchesPK(b.Tenant, b.Office), GSI1SK: created(now, b.ID),
+		GSI2PK: tenantBatchesPK(b.Tenant), GSI2SK: created(now, b.ID),
+		ID: b.ID, Tenant: b.Tenant, Office: b.Office, State: string(domain.BatchQueued), People: b.People,
+		CreatedAt: now, UpdatedAt: now, Cause: string(cause), Detail: fmt.Sprintf("queued with %d people", len(b.People)), Ver: 1,
+	}
+	ok, err := s.putNew(ctx, it)
+	if err != nil {
+		return domain.Batch{}, err
+	}
+	if !ok {
+		if _, err := s.getItem(ctx, it.PK, it.SK, &it); err != nil {
+			return domain.Batch{}, err
+		}
+		// The same batch again; ClaimSubjects may have dropped some people since.
+		if it.Office != b.Office || slices.ContainsFunc(it.People, func(id string) bool { return !slices.Contains(b.People, id) }) {
+			return domain.Batch{}, domain.Errorf(domain.ECONFLICT, "batch %s exists already", b.ID)
+		}
+	}
+	return it.domain(), s.fileBatchEvent(ctx, it)
+}
+
+// fileBatchEvent (re-)files the event of the last state change of a batch.
+func (s *Dynamo) fileBatchEvent(ctx context.Context, it batchItem) error {
+	return s.fileEvent(ctx, domain.Event{Tenant: it.Tenant, Subject: it.ID, At: it.UpdatedAt, State: it.State,
+		Detail: it.Detail, Cause: domain.Cause(it.Cause)}, it.TTL)
+}
+
+// GetBatch returns a batch by id.
+func (s *Dynamo) GetBatch(ctx context.Context, tenant, id string) (domain.Batch, error) {
+	it, err := s.getBatch(ctx, tenant, id)
+	return it.domain(), err
+}
+
+func (s *Dynamo) getBatch(ctx context.Context, tenant, id string) (batchItem, error) {
+	var it batchItem
+	if err := checkCode("tenant", tenant); err != nil {
+		return it, err
+	}
+	if !domain.ValidID(id) {
+		return it, domain.Errorf(domain.ENOTFOUND, "batch %q not found", id)
+	}
+	found, err := s.getItem(ctx, batchPK(tenant, id), skBatch, &it)
+	if err == nil && !found {
+		err = domain.Errorf(domain.ENOTFOUND, "batch %s not found", id)
+	}
+	return it, err
+}
+
+// ListBatches returns batches newest first, of an office or of the tenant.
+func (s *Dynamo) ListBatches(ctx context.Context, tenant, office string, states []domain.BatchState, limit int) ([]domain.Batch, error) {
+	if err := checkCode("tenant", tenant); err != nil {
+		return nil, err
+	}
+	in := &dynamodb.QueryInput{ScanIndexForward: aws.Bool(false)}
+	if office == "" {
+		in.IndexName = aws.String(IndexGSI2)
+		in.KeyConditionExpression = aws.String("gsi2pk = :pk")
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{":pk": str(tenantBatchesPK(tenant))}
+	} else {
+		if err := checkCode("office", office); err != nil {
+			return nil, err
+		}
+		in.IndexName = aws.String(IndexGSI1)
+		in.KeyConditionExpression = aws.String("gsi1pk = :pk")
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{":pk": str(officeBatchesPK(tenant, office))}
+	}
+	var out []domain.Batch
+	err := s.query(ctx, in, 0, func(items []map[string]types.AttributeValue) (bool, error) {
+		var page []batchItem
+		if err := attributevalue.UnmarshalListOfMaps(items, &page); err != nil {
+			return false, internal(err, "decoding batches")
+		}
+		for _, it := range page {
+			if len(states) > 0 && !slices.Contains(states, domain.BatchState(it.State)) {
+				continue
+			}
+			if limit > 0 && len(out) >= limit {
+				return false, nil
+			}
+			out = append(out, it.domain())
+		}
+		return limit <= 0 || len(out) < limit, nil
+	})
+	return out, err
+}
+
+// ClaimSubjects moves the pending subjects listed by a queued batch to batched
+// and drops from the batch those it could not claim.
+func (s *Dynamo) ClaimSubjects(ctx context.Context, tenant, batch string, cause domain.Cause) ([]string, error) {
+	if err := checkCause(cause); err != nil {
+		return nil, err
+	}
+	b, err := s.getBatch(ctx, tenant, batch)
+	if err != nil {
+		return nil, err
+	}
+	if b.State != string(domain.BatchQueued) {
+		return nil, domain.Errorf(domain.ECONFLICT, "batch %s is %s: subjects are claimed only while queued", batch, b.State)
+	}
+	lost := make([]bool, len(b.People))
+	err = parallel(len(b.People), 8, func(i int) error {
+		_, err := s.AdvanceSubject(ctx, domain.SubjectChange{Tenant: tenant, ID: b.People[i], To: domain.PersonBatched, Batch: batch, Cause: cause})
+		switch domain.ErrorCode(err) {
+		case domain.ECONFLICT, domain.ENOTFOUND:
+			lost[i] = true
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var kept, gone []string
+	for i, id := range b.People {
+		if lost[i] {
+			gone = append(gone, id)
+		} else {
+			kept = append(kept, id)
+		}
+	}
+	if len(gone) == 0 {
+		return nil, nil
+	}
+	// Keep the batch's list truthful: only the people it really holds.
+	ok, err := s.update(ctx, update{pk: b.PK, sk: skBatch, expr: "SET people = :people, ver = ver + :one",
+		cond: "ver = :ver AND #state = :queued", names: map[string]string{"#state": "state"},
+		values: map[string]types.AttributeValue{":people": peopleList(kept), ":one": num(1), ":ver": num(b.Ver),
+			":queued": str(string(domain.BatchQueued))}}, nil)
+	if err == nil && !ok {
+		err = domain.Errorf(domain.ECONFLICT, "batch %s changed while claiming its subjects", batch)
+	}
+	return gone, err
+}
+
+func peopleList(ids []string) types.AttributeValue {
+	l := make([]types.AttributeValue, len(ids))
+	for i, id := range ids {
+		l[i] = str(id)
+	}
+	return &types.AttributeValueMemberL{Value: l}
+}
+
+// SubjectsOfBatch returns the subjects a batch lists, in its order.
+func (s *Dynamo) SubjectsOfBatch(ctx context.Context, tenant, batch string) ([]domain.Subject, error) {
+	b, err := s.getBatch(ctx, tenant, batch)
+	if err != nil {
+		return nil, err
+	}
+	byKey := make(map[string]domain.Subject, len(b.People))
+	for start := 0; start < len(b.People); start += 100 {
+		var keys []map[string]types.AttributeValue
+		for _, id := range b.People[start:min(start+100, len(b.People))] {
+			u, row, err := domain.ParseSubjectID(id)
+			if err != nil {
+				return nil, err
+			}
+			keys = append(keys, key(uploadPK(tenant, u), subjectSK(row)))
+		}
+		for attempt := 0; len(keys) > 0; attempt++ {
+			if attempt > 8 {
+				return nil, domain.Errorf(domain.EINTERNAL, "reading the subjects of batch %s: keys still unprocessed", batch)
+			}
+			if attempt > 0 {
+				time.Sleep(time.Duration(25<<attempt) * time.Millisecond)
+			}
+			res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
+				*s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}})
+			if err != nil {
+				return nil, internal(err, "reading the subjects of batch %s", batch)
+			}
+			var page []subjectItem
+			if err := attributevalue.UnmarshalListOfMaps(res.Responses[*s.table], &page); err != nil {
+				return nil, internal(err, "decoding subjects")
+			}
+			for _, it := range page {
+				sub, err := it.domain()
+				if err != nil {
+					return nil, err
+				}
+				byKey[sub.ID] = sub
+			}
+			keys = res.UnprocessedKeys[*s.table].Keys
+		}
+	}
+	out := make([]domain.Subject, 0, len(b.People))
+	for _, id := range b.People {
+		if sub, ok := byKey[id]; ok {
+			out = append(out, sub)
+		}
+	}
+	return out, nil
+}
+
+// AdvanceBatch applies a state change to a batch (see domain.BatchStore).
+func (s *Dynamo) AdvanceBatch(ctx context.Context, c domain.BatchChange) (domain.Batch, error) {
+	if err := checkCause(c.Cause); err != nil {
+		return domain.Batch{}, err
+	}
+	if !c.To.Valid() {
+		return domain.Batch{}, domain.Errorf(domain.EINVALID, "batch %s: unknown state %q", c.ID, c.To)
+	}
+	if c.To == domain.BatchFailed && c.Reason == "" {
+		return domain.Batch{}, domain.Errorf(domain.EINVALID, "batch %s: a reason is required to fail it", c.ID)
+	}
+	if c.MessageID != "" && !messageIDRE.MatchString(c.MessageID) {
+		return domain.Batch{}, domain.Errorf(domain.EINVALID, "message id %q: want <local@domain>", c.MessageID)
+	}
+	it, err := s.getBatch(ctx, c.Tenant, c.ID)
+	if err != nil {
+		return domain.Batch{}, err
+	}
+	if it.State == string(c.To) {
+		if (c.Protocol.Number != "" && c.Protocol.Number != it.Number) || (c.MessageID != "" && c.MessageID != it.MessageID) {
+			return domain.Batch{}, domain.Errorf(domain.ECONFLICT, "batch %s is %s already, with another protocol or Message-ID", c.ID, c.To)
+		}
+		return it.domain(), s.fileBatchEvent(ctx, it) // a re-run
+	}
+	from := domain.BatchState(it.State)
+	switch {
+	case c.From != "" && from != c.From:
+		return domain.Batch{}, domain.Errorf(domain.ECONFLICT, "batch %s is %s, not %s", c.ID, from, c.From)
+	case c.Version != 0 && it.Ver != c.Version:
+		return domain.Batch{}, domain.Errorf(domain.ECONFLICT, "batch %s changed meanwhile (version %d, not %d)", c.ID, it.Ver, c.Version)
+	case !from.CanAdvance(c.To):
+		return domain.Batch{}, domain.Errorf(domain.ECONFLICT, "batch %s cannot go from %s to %s", c.ID, from, c.To)
+	case c.Protocol.Number != "" && it.Number != "" && c.Protocol.Number != it.Number:
+		return domain.Batch{}, domain.Errorf(domain.ECONFLICT, "batch %s is registered already as %s", c.ID, it.Number)
+	case c.Protocol.Number != "" && (!protocolRE.MatchString(c.Protocol.Number) || c.Protocol.Date.IsZero()):
+		return domain.Batch{}, domain.Errorf(domain.EINVALID, "batch %s: protocol number %q: want 7 or more digits and a date", c.ID, c.Protocol.Number)
+	case c.To == domain.BatchProtocolled && c.Protocol.Number == "" && it.Number == "":
+		return domain.Batch{}, domain.Errorf(domain.EINVALID, "batch %s: a protocol number is required", c.ID)
+	case c.To != domain.BatchFailed && c.To != domain.BatchProtocolled && c.Protocol.Number == "" && it.Number == "":
+		// Nothing reaches the Procura without a protocol number.
+		return domain.Batch{}, domain.Errorf(domain.ECONFLICT, "batch %s cannot be %s: it has no protocol number", c.ID, c.To)
+	case c.To != domain.BatchFailed && c.To != domain.BatchProtocolled && c.MessageID == "" && it.MessageID == "":
+		return domain.Batch{}, domain.Errorf(domain.ECONFLICT, "batch %s cannot be %s: it has no Message-ID (SetMessageID before sending)", c.ID, c.To)
+	case c.MessageID != "" && it.MessageID != "" && c.MessageID != it.MessageID:
+		return domain.Batch{}, domain.Errorf(domain.ECONFLICT, "batch %s has Message-ID %s already", c.ID, it.MessageID)
+	}
+	now := s.now()
+	detail := c.Detail
+	if detail == "" {
+		switch {
+		case c.To == domain.BatchFailed:
+			detail = "failed: " + c.Reason
+		case c.Protocol.Number != "":
+			detail = fmt.Sprintf("protocolled as %s of %s", c.Protocol.Number, c.Protocol.Date.Italian())
+		default:
+			detail = string(c.To)
+		}
+	}
+	u := update{
+		pk: it.PK, sk: skBatch,
+		expr:  "SET #state = :to, ver = ver + :one, updated_at = :now, cause = :cause, detail = :detail",
+		cond:  "ver = :ver AND #state = :from",
+		names: map[string]string{"#state": "state"},
+		values: map[string]types.AttributeValue{":to": str(string(c.To)), ":one": num(1), ":now": str(now.Format(time.RFC3339Nano)),
+			":cause": str(string(c.Cause)), ":detail": str(detail), ":ver": num(it.Ver), ":from": str(it.State)},
+	}
+	if c.Protocol.Number != "" {
+		u.expr += ", protocol_number = :pn, protocol_date = :pd"
+		u.values[":pn"], u.values[":pd"] = str(c.Protocol.Number), str(c.Protocol.Date.String())
+	}
+	if c.MessageID != "" {
+		u.expr += ", message_id = :mid"
+		u.values[":mid"] = str(c.MessageID)
+	}
+	if c.Reason != "" {
+		u.expr += ", reason = :reason"
+		u.values[":reason"] = str(c.Reason)
+	}
+	var ttl int64
+	if c.To.Terminal() {
+		ttl = s.expiry(now)
+		u.expr += ", #ttl = :ttl"
+		u.names["#ttl"] = AttrTTL
+		u.values[":ttl"] = num(ttl)
+	}
+	var out batchItem
+	ok, err := s.update(ctx, u, &out)
+	if err != nil {
+		return domain.Batch{}, err
+	}
+	if !ok {
+		if cur, err := s.getBatch(ctx, c.Tenant, c.ID); err == nil && cur.State == string(c.To) &&
+			(c.Protocol.Number == "" || c.Protocol.Number == cur.Number) {
+			return cur.domain(), nil
+		}
+		return domain.Batch{}, domain.Errorf(domain.ECONFLICT, "batch %s changed meanwhile; read it again", c.ID)
+	}
+	if c.MessageID != "" {
+		if err := s.indexMessageID(ctx, c.Tenant, c.ID, c.MessageID, ttl); err != nil {
+			return domain.Batch{}, err
+		}
+	}
+	if err := s.fileBatchEvent(ctx, out); err != nil {
+		return domain.Batch{}, err
+	}
+	if ttl > 0 {
+		if err := s.expireEvents(ctx, c.Tenant, c.ID, ttl); err != nil {
+			return domain.Batch{}, err
+		}
+		if out.MessageID != "" {
+			if err := s.indexMessageID(ctx, c.Tenant, c.ID, out.MessageID, ttl); err != nil {
+				return domain.Batch{}, err
+			}
+		}
+	}
+	return out.domain(), nil
+}
+
+var (
+	messageIDRE = regexp.MustCompile(`^<[^<>\s@]+@[^<>\s@]+>$`)
+	protocolRE  = regexp.MustCompile(`^[0-9]{7,}$`)
+)
+
+// indexMessageID writes (or re-writes, with a TTL) the Message-ID → batch item.
+func (s *Dynamo) indexMessageID(ctx context.Context, tenant, batch, msgID string, ttl int64) error {
+	av, err := attributevalue.MarshalMap(msgItem{PK: msgPK(tenant, msgID), SK: skMsg, Type: "message", Batch: batch, TTL: ttl})
+	if err != nil {
+		return internal(err, "encoding message index")
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: s.table, Item: av,
+		ConditionExpression:       aws.String("attribute_not_exists(pk) OR #batch = :b"),
+		ExpressionAttributeNames:  map[string]string{"#batch": "batch"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":b": str(batch)}})
+	if conditionFailed(err) {
+		return domain.Errorf(domain.ECONFLICT, "Message-ID %s belongs to another batch", msgID)
+	}
+	return internal(err, "writing message index")
+}
+
+// SetMessageID records and indexes the outgoing Message-ID of a batch.
+func (s *Dynamo) SetMessageID(ctx context.Context, tenant, batch, msgID string) (domain.Batch, error) {
+	if !messageIDRE.MatchString(msgID) {
+		return domain.Batch{}, domain.Errorf(domain.EINVALID, "message id %q: want <local@domain>", msgID)
+	}
+	it, err := s.getBatch(ctx, tenant, batch)
+	if err != nil {
+		return domain.Batch{}, err
+	}
+	if it.MessageID != "" && it.MessageID != msgID {
+		return domain.Batch{}, domain.Errorf(domain.ECONFLICT, "batch %s has Message-ID %s already", batch, it.MessageID)
+	}
+	if domain.BatchState(it.State).Terminal() {
+		return domain.Batch{}, domain.Errorf(domain.ECONFLICT, "batch %s is %s", batch, it.State)
+	}
+	// Index first: a Message-ID on a batch is always findable.
+	if err := s.indexMessageID(ctx, tenant, batch, msgID, 0); err != nil {
+		return domain.Batch{}, err
+	}
+	if it.MessageID == msgID {
+		return it.domain(), nil
+	}
+	var out batchItem
+	ok, err := s.update(ctx, update{pk: it.PK, sk: skBatch, expr: "SET message_id = :m, ver = ver + :one",
+		cond:   "attribute_not_exists(message_id) OR message_id = :m",
+		values: map[string]types.AttributeValue{":m": str(msgID), ":one": num(1)}}, &out)
+	if err == nil && !ok {
+		err = domain.Errorf(domain.ECONFLICT, "batch %s got another Message-ID meanwhile", batch)
+	}
+	return out.domain(), err
+}
+
+// BatchByMessageID returns the batch an outgoing Message-ID belongs to.
+func (s *Dynamo) BatchByMessageID(ctx context.Context, tenant, msgID string) (domain.Batch, error) {
+	if err := checkCode("tenant", tenant); err != nil {
+		return domain.Batch{}, err
+	}
+	var m msgItem
+	found, err := s.getItem(ctx, msgPK(tenant, msgID), skMsg, &m)
+	if err != nil {
+		return domain.Batch{}, err
+	}
+	if !found {
+		return domain.Batch{}, domain.Errorf(domain.ENOTFOUND, "no batch sent with Message-ID %s", msgID)
+	}
+	return s.GetBatch(ctx, tenant, m.Batch)
+}

@@ -1,0 +1,349 @@
+// Package tenants reads the tenants configuration: the Comuni using the
+// service, their offices, PEC mailbox, Procura, protocol register and
+// certificate defaults. It is one JSON file read at cold start (from the path
+// in CASELLARIO_TENANTS) and validated whole; errors name the field, e.g.
+// `tenants[1].offices[3].notify[0]: "x" is not an e-mail address`.
+//
+// The file (demo.json in this package is a complete example, used by the local run):
+//
+//	{"tenants": [{
+//	  "id": "c_g999",                      IPA code; every key, object and lease starts with it
+//	  "name": "Comune di Prato",
+//	  "aoo": "AOO_PRATO",                  AOO code (segnatura, protocol register)
+//	  "protocol": {"kind": "builtin",      builtin (our register) | http (an external one) | manual (a clerk types it)
+//	               "registry": "PG",       CodiceRegistro, [A-Za-z0-9_.-]{1,16}
+//	               "url": "", "auth": {...}},   http only: endpoint and credentials reference
+//	  "pec": {"address": "protocollo@pec.comune.prato.test",
+//	          "imap": "host:993", "smtp": "host:465", "username": "...",
+//	          "auth": {"secret": "name"} | {"password": "..."}},   Secrets Manager name in AWS; inline only locally
+//	  "procura": "casellario@pec.procura.prato.test",
+//	  "certificate": {"type": "...", "purpose": "...", "german": false},   defaults; an office may override purpose
+//	  "batch_size": 300,                   people per request (default 300)
+//	  "replies": {"protocol_patterns": ["..."]},   regular expressions finding our protocol number in replies (next issue)
+//	  "offices": [{"code": "SUAP", "name": "...", "notify": ["suap@comune.prato.test"], "purpose": "..."}]
+//	}]}
+package tenants
+
+import (
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/mail"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/casellario-pec/casellario/shared/domain"
+)
+
+// DefaultBatchSize is the local practice's upper bound of people per request.
+const DefaultBatchSize = 300
+
+// MaxBatchSize keeps a request within one PEC message and one batch item.
+const MaxBatchSize = 5000
+
+// Protocol register kinds.
+const (
+	ProtocolBuiltin = "builtin"
+	ProtocolHTTP    = "http"
+	ProtocolManual  = "manual"
+)
+
+// Config is the whole tenants configuration.
+type Config struct {
+	Tenants []Tenant `json:"tenants"`
+}
+
+// Tenant is one Comune.
+type Tenant struct {
+	ID          string       `json:"id"`
+	Name        string       `json:"name"`
+	AOO         string       `json:"aoo"`
+	Protocol    Protocol     `json:"protocol"`
+	PEC         Mailbox      `json:"pec"`
+	Procura     string       `json:"procura"`
+	Certificate Certificate  `json:"certificate"`
+	BatchSize   int          `json:"batch_size,omitempty"`
+	Replies     ReplyPattern `json:"replies"`
+	Offices     []Office     `json:"offices"`
+}
+
+// Protocol says how requests are registered in the Comune's protocol register.
+type Protocol struct {
+	Kind     string `json:"kind"`
+	Registry string `json:"registry"`
+	URL      string `json:"url,omitempty"`
+	Auth     Secret `json:"auth,omitempty"`
+}
+
+// Mailbox is the Comune's PEC mailbox.
+type Mailbox struct {
+	Address  string `json:"address"`
+	IMAP     string `json:"imap"` // host:port
+	SMTP     string `json:"smtp"` // host:port
+	Username string `json:"username,omitempty"`
+	Auth     Secret `json:"auth"`
+}
+
+// Secret references a credential: a Secrets Manager secret name (AWS), or an
+// inline password (local run only). Exactly one is set.
+type Secret struct {
+	Secret   string `json:"secret,omitempty"`
+	Password string `json:"password,omitempty"`
+}
+
+// Certificate holds the request defaults the Procura needs.
+type Certificate struct {
+	Type    string `json:"type"`
+	Purpose string `json:"purpose"` // finalità
+	German  bool   `json:"german"`  // German-language certificate (N/S): default N
+}
+
+// ReplyPattern finds our protocol number in the Procura's replies (next issue).
+type ReplyPattern struct {
+	ProtocolPatterns []string `json:"protocol_patterns,omitempty"`
+}
+
+// Office is one office of a Comune.
+type Office struct {
+	Code    string   `json:"code"`
+	Name    string   `json:"name"`
+	Notify  []string `json:"notify"`
+	Purpose string   `json:"purpose,omitempty"` // overrides the tenant's default
+}
+
+//go:embed demo.json
+var demoJSON []byte
+
+// Demo returns the demo configuration (Prato and Vaiano) of the local run.
+func Demo() *Config {
+	c, err := Parse(demoJSON)
+	if err != nil {
+		panic("tenants: demo.json: " + err.Error())
+	}
+	return c
+}
+
+// Load reads and validates the file at path.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the tenants configuration: %w", err)
+	}
+	c, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("tenants configuration %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// FromEnv loads the file named by CASELLARIO_TENANTS; "demo" gives Demo().
+func FromEnv() (*Config, error) {
+	switch p := os.Getenv("CASELLARIO_TENANTS"); p {
+	case "":
+		return nil, errors.New("CASELLARIO_TENANTS is not set: the path of the tenants configuration file (or \"demo\")")
+	case "demo":
+		return Demo(), nil
+	default:
+		return Load(p)
+	}
+}
+
+// Parse decodes and validates a configuration; unknown fields are errors, so
+// that a misspelt field is not silently ignored.
+func Parse(b []byte) (*Config, error) {
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	var c Config
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("not valid JSON for the tenants configuration: %w", err)
+	}
+	for i := range c.Tenants {
+		if c.Tenants[i].BatchSize == 0 {
+			c.Tenants[i].BatchSize = DefaultBatchSize
+		}
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+var (
+	ipaRE      = regexp.MustCompile(`^[a-z0-9_]{2,32}$`)
+	codeRE     = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+	officeRE   = regexp.MustCompile(`^[A-Z0-9][A-Z0-9_-]{0,31}$`)
+	registryRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,16}$`)
+)
+
+// Validate checks every field and returns all problems, one per line.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(path, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+	}
+	email := func(path, v string) {
+		if a, err := mail.ParseAddress(v); err != nil || a.Address != v || !strings.Contains(v[strings.IndexByte(v, '@')+1:], ".") {
+			bad(path, "%q is not an e-mail address", v)
+		}
+	}
+	hostPort := func(path, v string) {
+		host, port, err := net.SplitHostPort(v)
+		if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+			bad(path, "%q is not host:port", v)
+		}
+	}
+	if len(c.Tenants) == 0 {
+		bad("tenants", "at least one tenant is required")
+	}
+	ids, pecs := map[string]int{}, map[string]int{}
+	for i, t := range c.Tenants {
+		p := fmt.Sprintf("tenants[%d]", i)
+		if !ipaRE.MatchString(t.ID) {
+			bad(p+".id", "%q is not an IPA code (lowercase, e.g. c_g999)", t.ID)
+		} else if j, dup := ids[t.ID]; dup {
+			bad(p+".id", "%q is also tenants[%d].id", t.ID, j)
+		}
+		ids[t.ID] = i
+		if strings.TrimSpace(t.Name) == "" {
+			bad(p+".name", "required")
+		}
+		if !codeRE.MatchString(t.AOO) {
+			bad(p+".aoo", "%q is not an AOO code (letters, digits, '_', '.', '-')", t.AOO)
+		}
+		if !registryRE.MatchString(t.Protocol.Registry) {
+			bad(p+".protocol.registry", "%q is not a registry code ([A-Za-z0-9_.-]{1,16})", t.Protocol.Registry)
+		}
+		switch t.Protocol.Kind {
+		case ProtocolBuiltin, ProtocolManual:
+			if t.Protocol.URL != "" {
+				bad(p+".protocol.url", "only for kind http")
+			}
+		case ProtocolHTTP:
+			if u, err := url.Parse(t.Protocol.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				bad(p+".protocol.url", "%q is not an http(s) URL", t.Protocol.URL)
+			}
+			checkSecret(p+".protocol.auth", t.Protocol.Auth, bad)
+		default:
+			bad(p+".protocol.kind", "%q: want builtin, http or manual", t.Protocol.Kind)
+		}
+		email(p+".pec.address", t.PEC.Address)
+		if j, dup := pecs[strings.ToLower(t.PEC.Address)]; dup {
+			bad(p+".pec.address", "%q is also the mailbox of tenants[%d]", t.PEC.Address, j)
+		}
+		pecs[strings.ToLower(t.PEC.Address)] = i
+		hostPort(p+".pec.imap", t.PEC.IMAP)
+		hostPort(p+".pec.smtp", t.PEC.SMTP)
+		checkSecret(p+".pec.auth", t.PEC.Auth, bad)
+		email(p+".procura", t.Procura)
+		if strings.TrimSpace(t.Certificate.Type) == "" {
+			bad(p+".certificate.type", "required")
+		}
+		if strings.TrimSpace(t.Certificate.Purpose) == "" {
+			bad(p+".certificate.purpose", "required")
+		}
+		if t.BatchSize < 1 || t.BatchSize > MaxBatchSize {
+			bad(p+".batch_size", "%d: want 1 to %d", t.BatchSize, MaxBatchSize)
+		}
+		for k, re := range t.Replies.ProtocolPatterns {
+			if _, err := regexp.Compile(re); err != nil {
+				bad(fmt.Sprintf("%s.replies.protocol_patterns[%d]", p, k), "not a regular expression: %v", err)
+			}
+		}
+		if len(t.Offices) == 0 {
+			bad(p+".offices", "at least one office is required")
+		}
+		codes := map[string]int{}
+		for j, o := range t.Offices {
+			op := fmt.Sprintf("%s.offices[%d]", p, j)
+			if !officeRE.MatchString(o.Code) {
+				bad(op+".code", "%q: want uppercase letters, digits, '-' or '_' (e.g. SUAP)", o.Code)
+			} else if k, dup := codes[o.Code]; dup {
+				bad(op+".code", "%q is also offices[%d].code", o.Code, k)
+			}
+			codes[o.Code] = j
+			if strings.TrimSpace(o.Name) == "" {
+				bad(op+".name", "required")
+			}
+			if len(o.Notify) == 0 {
+				bad(op+".notify", "at least one address is required")
+			}
+			for k, a := range o.Notify {
+				email(fmt.Sprintf("%s.notify[%d]", op, k), a)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func checkSecret(path string, s Secret, bad func(string, string, ...any)) {
+	if (s.Secret == "") == (s.Password == "") {
+		bad(path, "set exactly one of secret (a Secrets Manager name) or password (local run only)")
+	}
+}
+
+// Tenant returns the tenant with IPA code id.
+func (c *Config) Tenant(id string) (*Tenant, error) {
+	for i := range c.Tenants {
+		if c.Tenants[i].ID == id {
+			return &c.Tenants[i], nil
+		}
+	}
+	return nil, domain.Errorf(domain.ENOTFOUND, "tenant %q not configured", id)
+}
+
+// ByPEC returns the tenant whose PEC mailbox is address (case-insensitive).
+func (c *Config) ByPEC(address string) (*Tenant, error) {
+	for i := range c.Tenants {
+		if strings.EqualFold(c.Tenants[i].PEC.Address, address) {
+			return &c.Tenants[i], nil
+		}
+	}
+	return nil, domain.Errorf(domain.ENOTFOUND, "no tenant has PEC mailbox %q", address)
+}
+
+// Office returns the office of tenant id with code.
+func (c *Config) Office(id, code string) (*Tenant, *Office, error) {
+	t, err := c.Tenant(id)
+	if err != nil {
+		return nil, nil, err
+	}
+	o, err := t.Office(code)
+	return t, o, err
+}
+
+// Office returns the tenant's office with code.
+func (t *Tenant) Office(code string) (*Office, error) {
+	for i := range t.Offices {
+		if t.Offices[i].Code == code {
+			return &t.Offices[i], nil
+		}
+	}
+	return nil, domain.Errorf(domain.ENOTFOUND, "office %q not configured for %s", code, t.ID)
+}
+
+// Purpose is the finalità of an office's requests: its own, or the tenant's.
+func (t *Tenant) Purpose(o *Office) string {
+	if o != nil && o.Purpose != "" {
+		return o.Purpose
+	}
+	return t.Certificate.Purpose
+}
+
+// Domain returns the tenant as the domain sees it.
+func (t *Tenant) Domain() domain.Tenant {
+	d := domain.Tenant{ID: t.ID, Name: t.Name}
+	for _, o := range t.Offices {
+		d.Offices = append(d.Offices, o.Domain(t.ID))
+	}
+	return d
+}
+
+// Domain returns the office as the domain sees it.
+func (o *Office) Domain(tenant string) domain.Office {
+	return domain.Office{Tenant: tenant, Code: o.Code, Name: o.Name, Notify: append([]string(nil), o.Notify...)}
+}
