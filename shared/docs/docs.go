@@ -86,6 +86,7 @@ type Object struct {
 	SHA256      string // hex
 	Size        int64
 	ContentType string
+	Metadata    map[string]string // user metadata (x-amz-meta-*), lower-case names; from Get and Head
 }
 
 // Docs reads and writes documents. Safe for concurrent use.
@@ -112,6 +113,12 @@ func (d *Docs) Document(key string) Ref { return Ref{Bucket: d.opt.DocumentsBuck
 // Put stores body under ref (its Version is ignored) and returns the stored
 // object with its SHA-256 and version. Putting the same bytes again is harmless.
 func (d *Docs) Put(ctx context.Context, ref Ref, contentType string, body io.Reader) (Object, error) {
+	return d.PutWithMetadata(ctx, ref, contentType, body, nil)
+}
+
+// PutWithMetadata is Put with user metadata (names lower case; "sha256" is ours).
+// Metadata is visible to anyone who may read the object: never personal data.
+func (d *Docs) PutWithMetadata(ctx context.Context, ref Ref, contentType string, body io.Reader, meta map[string]string) (Object, error) {
 	if err := checkKey(ref.Key); err != nil {
 		return Object{}, err
 	}
@@ -129,8 +136,12 @@ func (d *Docs) Put(ctx context.Context, ref Ref, contentType string, body io.Rea
 		Bucket: aws.String(ref.Bucket), Key: aws.String(ref.Key), Body: bytes.NewReader(buf.Bytes()),
 		ContentLength:  aws.Int64(n),
 		ChecksumSHA256: aws.String(base64.StdEncoding.EncodeToString(sum)),
-		Metadata:       map[string]string{"sha256": hex.EncodeToString(sum)},
+		Metadata:       map[string]string{},
 	}
+	for k, v := range meta {
+		in.Metadata[strings.ToLower(k)] = v
+	}
+	in.Metadata["sha256"] = hex.EncodeToString(sum)
 	if contentType != "" {
 		in.ContentType = aws.String(contentType)
 	}
@@ -162,7 +173,8 @@ func (d *Docs) Get(ctx context.Context, ref Ref) (io.ReadCloser, Object, error) 
 		return nil, Object{}, s3err(err, "reading", ref)
 	}
 	return out.Body, Object{Ref: Ref{Bucket: ref.Bucket, Key: ref.Key, Version: aws.ToString(out.VersionId)},
-		SHA256: out.Metadata["sha256"], Size: aws.ToInt64(out.ContentLength), ContentType: aws.ToString(out.ContentType)}, nil
+		SHA256: out.Metadata["sha256"], Size: aws.ToInt64(out.ContentLength), ContentType: aws.ToString(out.ContentType),
+		Metadata: lowerKeys(out.Metadata)}, nil
 }
 
 // GetBytes reads a whole object and checks it against its recorded SHA-256.
@@ -193,7 +205,8 @@ func (d *Docs) Head(ctx context.Context, ref Ref) (Object, error) {
 		return Object{}, s3err(err, "reading", ref)
 	}
 	return Object{Ref: Ref{Bucket: ref.Bucket, Key: ref.Key, Version: aws.ToString(out.VersionId)},
-		SHA256: out.Metadata["sha256"], Size: aws.ToInt64(out.ContentLength), ContentType: aws.ToString(out.ContentType)}, nil
+		SHA256: out.Metadata["sha256"], Size: aws.ToInt64(out.ContentLength), ContentType: aws.ToString(out.ContentType),
+		Metadata: lowerKeys(out.Metadata)}, nil
 }
 
 // MaxPresign is the longest a presigned URL lives.
@@ -249,4 +262,13 @@ func checkKey(key string) error {
 		}
 	}
 	return nil
+}
+
+// lowerKeys normalises metadata names: S3 and its stand-ins differ in case.
+func lowerKeys(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[strings.ToLower(k)] = v
+	}
+	return out
 }

@@ -115,3 +115,36 @@ func TestKeys(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+func TestMetadata(t *testing.T) {
+	env := testenv.New(t)
+	ctx := context.Background()
+	d := docs.New(env.S3, docs.Options{UploadsBucket: env.Uploads, DocumentsBucket: env.Documents})
+	ref := d.Upload(docs.UploadKey("c_g999", "SUAP", domain.NewID(), "csv"))
+	if _, err := d.PutWithMetadata(ctx, ref, "text/csv", bytes.NewReader([]byte("x")),
+		map[string]string{"Uploaded-By": "cli:mario", "protocol-number": "12345", "sha256": "forged"}); err != nil {
+		t.Fatal(err)
+	}
+	head, err := d.Head(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte("x"))
+	if head.Metadata["uploaded-by"] != "cli:mario" || head.Metadata["protocol-number"] != "12345" ||
+		head.SHA256 != hex.EncodeToString(sum[:]) {
+		t.Fatalf("metadata %v, sha %s", head.Metadata, head.SHA256)
+	}
+	body, obj, err := d.Get(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body.Close()
+	if obj.Metadata["uploaded-by"] != "cli:mario" {
+		t.Fatalf("Get metadata %v", obj.Metadata)
+	}
+	for ext, ok := range map[string]bool{"csv": true, "xlsx": true, "json": true, "xls": false, "CSV": false, "": false} {
+		if docs.ValidUploadExt(ext) != ok {
+			t.Errorf("ValidUploadExt(%q) != %v", ext, ok)
+		}
+	}
+}

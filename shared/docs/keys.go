@@ -20,6 +20,16 @@ import (
 // UploadExts are the list formats an upload may have.
 var UploadExts = []string{"csv", "xlsx", "json"}
 
+// ValidUploadExt reports whether ext (lower case, no dot) is a list format.
+func ValidUploadExt(ext string) bool {
+	for _, e := range UploadExts {
+		if e == ext {
+			return true
+		}
+	}
+	return false
+}
+
 // UploadKey is the key of an uploaded list.
 func UploadKey(tenant, office, upload, ext string) string {
 	return fmt.Sprintf("%s/%s/%s/list.%s", tenant, office, upload, strings.ToLower(ext))

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/johannesboyne/gofakes3"
@@ -20,6 +22,10 @@ import (
 type S3Options struct {
 	Dir  string // data directory: objects in Dir/s3.bolt; in memory when empty
 	Port int    // 0: a free port
+	// OnCreated, when set, is called (in its own goroutine, as S3 delivers event
+	// notifications asynchronously) after every object created by a PUT or a
+	// completed multipart upload: the local run's stand-in for S3 event notifications.
+	OnCreated func(bucket, key, version string)
 }
 
 // S3 is a running gofakes3 server.
@@ -57,7 +63,11 @@ func StartS3(opt S3Options) (*S3, error) {
 		gofakes3.WithLogger(gofakes3.DiscardLog()),
 		gofakes3.WithTimeSkewLimit(0), // presigned URLs made with a test clock still work
 	)
-	s := &S3{URL: "http://" + l.Addr().String(), srv: &http.Server{Handler: faker.Server(), ReadHeaderTimeout: 10 * time.Second},
+	var handler http.Handler = faker.Server()
+	if opt.OnCreated != nil {
+		handler = notify(handler, opt.OnCreated)
+	}
+	s := &S3{URL: "http://" + l.Addr().String(), srv: &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second},
 		backend: backend, close: closeBackend}
 	go s.srv.Serve(l)
 	return s, nil
@@ -81,4 +91,37 @@ func (s *S3) Stop() error {
 		err = nil
 	}
 	return errors.Join(err, s.close())
+}
+
+// statusWriter remembers the status code a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// notify calls created after each successful object creation served by next.
+func notify(next http.Handler, created func(bucket, key, version string)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		isPut := r.Method == http.MethodPut && !q.Has("partNumber") && !q.Has("uploadId") && !q.Has("tagging") && !q.Has("acl")
+		isComplete := r.Method == http.MethodPost && q.Has("uploadId")
+		if !isPut && !isComplete {
+			next.ServeHTTP(w, r)
+			return
+		}
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		bucket, key, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		if sw.status == http.StatusOK && ok && key != "" {
+			if k, err := url.PathUnescape(key); err == nil {
+				key = k
+			}
+			go created(bucket, key, sw.Header().Get("x-amz-version-id"))
+		}
+	})
 }
