@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/casellario-pec/casellario/shared/localrun"
+	"github.com/casellario-pec/casellario/shared/tenants"
+)
+
+func init() {
+	register("dev", command{summary: "run the whole system on this machine (make dev)", run: runDev})
+}
+
+func runDev(ctx context.Context, e env, args []string) int {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	data := fs.String("data", localrun.DefaultDataDir(), "data folder: DynamoDB and S3 data, the simulator's CA, endpoints.json")
+	dispatchEvery := fs.Duration("dispatch-every", time.Minute, "how often dispatch runs (negative: only on demand, casellario dispatch --now)")
+	pollEvery := fs.Duration("poll-every", 30*time.Second, "how often the PEC inbox is polled")
+	procuraDelay := fs.Duration("procura-delay", 30*time.Second, "how long the simulated Procura takes to answer (its evening batch)")
+	tenantsFile := fs.String("tenants", "", "tenants configuration file (default: $CASELLARIO_TENANTS, else the demo: Prato and Vaiano)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 0 {
+		fmt.Fprintln(e.stderr, "usage: casellario dev [--data DIR] [--dispatch-every D] [--poll-every D] [--procura-delay D] [--tenants FILE]")
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	tc, err := loadTenants(*tenantsFile)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "casellario dev:", err)
+		return 2
+	}
+	run, err := localrun.Start(ctx, localrun.Options{DataDir: *data, DispatchEvery: *dispatchEvery, PollEvery: *pollEvery,
+		ProcuraDelay: *procuraDelay, Tenants: tc, Log: log})
+	if err != nil {
+		fmt.Fprintln(e.stderr, "casellario dev:", err)
+		return 1
+	}
+	defer run.Close()
+	line, _ := json.Marshal(run.Endpoints)
+	fmt.Fprintln(e.stdout, string(line))
+	log.Info("local run ready", "data", *data, "endpoints", *data+"/"+localrun.EndpointsFile)
+	<-ctx.Done()
+	log.Info("stopping")
+	return 0
+}
+
+// loadTenants reads the tenants file named by the flag or the environment; the demo otherwise.
+func loadTenants(path string) (*tenants.Config, error) {
+	if path != "" {
+		return tenants.Load(path)
+	}
+	if os.Getenv("CASELLARIO_TENANTS") != "" {
+		return tenants.FromEnv() // a broken file is an error, never a silent demo
+	}
+	return tenants.Demo(), nil
+}

@@ -1,0 +1,291 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/casellario-pec/casellario/shared/docs"
+	"github.com/casellario-pec/casellario/shared/domain"
+	"github.com/casellario-pec/casellario/shared/intake"
+)
+
+func init() {
+	register("submit", command{summary: "upload a name list for an office; prints the upload id", run: runSubmit})
+	register("dispatch", command{summary: "run dispatch now (--now): batch, protocol and send pending people", run: runDispatch})
+	register("status", command{summary: "show an upload or a batch: state, protocol, people, events", run: runStatus})
+}
+
+func runSubmit(ctx context.Context, e env, args []string) int {
+	fs := flag.NewFlagSet("submit", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	office := fs.String("office", "", "office code, e.g. SUAP (required)")
+	tenant := fs.String("tenant", os.Getenv("CASELLARIO_TENANT"), "tenant (IPA code, e.g. c_g999); default $CASELLARIO_TENANT, else the first tenant configured")
+	protoNum := fs.String("protocol-number", "", "manual protocol register: the number the protocol office assigned")
+	protoDate := fs.String("protocol-date", "", "manual protocol register: its date, YYYY-MM-DD")
+	endpoints := endpointsFlag(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "usage: casellario submit --office CODE [--tenant T] [--endpoints FILE] FILE")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 || *office == "" {
+		fs.Usage()
+		return 2
+	}
+	path := fs.Arg(0)
+	ext := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
+	if !docs.ValidUploadExt(ext) {
+		fmt.Fprintf(e.stderr, "casellario submit: %s: the list must be a .csv, .xlsx or .json file\n", path)
+		return 2
+	}
+	if (*protoNum == "") != (*protoDate == "") {
+		fmt.Fprintln(e.stderr, "casellario submit: --protocol-number and --protocol-date go together")
+		return 2
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "casellario submit:", err)
+		return 1
+	}
+	t, err := openTarget(ctx, *endpoints)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "casellario submit:", err)
+		return 1
+	}
+	if *tenant == "" && len(t.tenants.Tenants) > 0 {
+		*tenant = t.tenants.Tenants[0].ID
+	}
+	if _, _, err := t.tenants.Office(*tenant, *office); err != nil {
+		fmt.Fprintln(e.stderr, "casellario submit:", err)
+		return 2
+	}
+	id := domain.NewID()
+	meta := map[string]string{intake.MetaUploadedBy: operatorName()}
+	if *protoNum != "" {
+		meta[intake.MetaProtocolNumber] = *protoNum
+		meta[intake.MetaProtocolDate] = *protoDate
+	}
+	key := docs.UploadKey(*tenant, *office, id, ext)
+	if _, err := t.docs.PutWithMetadata(ctx, t.docs.Upload(key), contentType(ext), bytes.NewReader(data), meta); err != nil {
+		fmt.Fprintln(e.stderr, "casellario submit:", err)
+		return 1
+	}
+	fmt.Fprintln(e.stdout, id)
+	return 0
+}
+
+func contentType(ext string) string {
+	switch ext {
+	case "xlsx":
+		return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+	case "json":
+		return "application/json"
+	}
+	return "text/csv"
+}
+
+// operatorName is who the audit trail says uploaded a list from the CLI.
+func operatorName() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return "cli:" + u.Username
+	}
+	return "cli"
+}
+
+func runDispatch(ctx context.Context, e env, args []string) int {
+	fs := flag.NewFlagSet("dispatch", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	now := fs.Bool("now", false, "run dispatch now (required: the schedule runs it otherwise)")
+	endpoints := endpointsFlag(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if !*now || fs.NArg() != 0 {
+		fmt.Fprintln(e.stderr, "usage: casellario dispatch --now [--endpoints FILE]")
+		return 2
+	}
+	t, err := openTarget(ctx, *endpoints)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "casellario dispatch:", err)
+		return 1
+	}
+	if t.local == nil {
+		fmt.Fprintln(e.stderr, "casellario dispatch: on AWS, invoke the dispatch function (see README, Operations)")
+		return 1
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.local.Control+"/dispatch", nil)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "casellario dispatch:", err)
+		return 1
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "casellario dispatch: is the local run (make dev) up?", err)
+		return 1
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	e.stdout.Write(body)
+	if resp.StatusCode != http.StatusOK {
+		return 1
+	}
+	return 0
+}
+
+// statusView is the JSON of `casellario status --json`: a contract.
+type statusView struct {
+	ID        string         `json:"id"`
+	Tenant    string         `json:"tenant"`
+	Office    string         `json:"office"`
+	State     string         `json:"state"`
+	Protocol  statusProtocol `json:"protocol"`
+	MessageID string         `json:"message_id"`
+	People    []statusPerson `json:"people"`
+	Events    []statusEvent  `json:"events"`
+}
+
+type statusProtocol struct {
+	Number string `json:"number"`
+	Date   string `json:"date"`
+}
+
+type statusPerson struct {
+	Row         int                `json:"row"`
+	FiscalCode  string             `json:"fiscal_code"`
+	State       string             `json:"state"`
+	Certificate *statusCertificate `json:"certificate"`
+}
+
+type statusCertificate struct {
+	Outcome string `json:"outcome"`
+	SHA256  string `json:"sha256"`
+}
+
+type statusEvent struct {
+	At     string `json:"at"`
+	State  string `json:"state"`
+	Detail string `json:"detail"`
+}
+
+func runStatus(ctx context.Context, e env, args []string) int {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	asJSON := fs.Bool("json", false, "print JSON (a stable contract)")
+	tenant := fs.String("tenant", os.Getenv("CASELLARIO_TENANT"), "tenant of the id; default: every tenant configured is tried")
+	endpoints := endpointsFlag(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 || !domain.ValidID(fs.Arg(0)) {
+		fmt.Fprintln(e.stderr, "usage: casellario status [--json] [--tenant T] [--endpoints FILE] ID   (an upload or batch id)")
+		return 2
+	}
+	t, err := openTarget(ctx, *endpoints)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "casellario status:", err)
+		return 1
+	}
+	var ids []string
+	if *tenant != "" {
+		ids = []string{*tenant}
+	} else {
+		for _, tt := range t.tenants.Tenants {
+			ids = append(ids, tt.ID)
+		}
+	}
+	for _, tid := range ids {
+		v, err := loadStatus(ctx, t, tid, fs.Arg(0))
+		if domain.ErrorCode(err) == domain.ENOTFOUND {
+			continue
+		}
+		if err != nil {
+			fmt.Fprintln(e.stderr, "casellario status:", err)
+			return 1
+		}
+		if *asJSON {
+			enc := json.NewEncoder(e.stdout)
+			enc.SetEscapeHTML(false)
+			_ = enc.Encode(v)
+		} else {
+			printStatus(e.stdout, v)
+		}
+		return 0
+	}
+	fmt.Fprintf(e.stderr, "casellario status: no upload or batch %s\n", fs.Arg(0))
+	return 1
+}
+
+// loadStatus reads an upload or, failing that, a batch.
+func loadStatus(ctx context.Context, t *target, tenant, id string) (statusView, error) {
+	v := statusView{ID: id, Tenant: tenant, People: []statusPerson{}, Events: []statusEvent{}}
+	var subjects []domain.Subject
+	if u, err := t.store.GetUpload(ctx, tenant, id); err == nil {
+		v.Office, v.State = u.Office, string(u.State)
+		if subjects, err = t.store.SubjectsOfUpload(ctx, tenant, id); err != nil {
+			return v, err
+		}
+	} else if domain.ErrorCode(err) != domain.ENOTFOUND {
+		return v, err
+	} else {
+		b, err := t.store.GetBatch(ctx, tenant, id)
+		if err != nil {
+			return v, err
+		}
+		v.Office, v.State, v.MessageID = b.Office, string(b.State), b.MessageID
+		v.Protocol = statusProtocol{b.Protocol.Number, b.Protocol.Date.String()}
+		if subjects, err = t.store.SubjectsOfBatch(ctx, tenant, id); err != nil {
+			return v, err
+		}
+	}
+	for _, s := range subjects {
+		p := statusPerson{Row: s.Row, FiscalCode: s.Person.FiscalCode, State: string(s.State)}
+		if s.Certificate != nil {
+			p.Certificate = &statusCertificate{string(s.Certificate.Outcome), s.Certificate.SHA256}
+		}
+		v.People = append(v.People, p)
+	}
+	events, err := t.store.Events(ctx, tenant, id)
+	if err != nil {
+		return v, err
+	}
+	for _, ev := range events {
+		v.Events = append(v.Events, statusEvent{ev.At.UTC().Format(time.RFC3339), ev.State, ev.Detail})
+	}
+	return v, nil
+}
+
+func printStatus(w io.Writer, v statusView) {
+	fmt.Fprintf(w, "%s  %s/%s  state: %s\n", v.ID, v.Tenant, v.Office, v.State)
+	if v.Protocol.Number != "" {
+		fmt.Fprintf(w, "protocol: n. %s of %s\n", v.Protocol.Number, v.Protocol.Date)
+	}
+	if v.MessageID != "" {
+		fmt.Fprintf(w, "message-id: %s\n", v.MessageID)
+	}
+	counts := map[string]int{}
+	for _, p := range v.People {
+		counts[p.State]++
+	}
+	fmt.Fprintf(w, "people: %d", len(v.People))
+	for _, s := range []domain.PersonState{domain.PersonPending, domain.PersonBatched, domain.PersonCertified, domain.PersonFailed} {
+		if counts[string(s)] > 0 {
+			fmt.Fprintf(w, ", %d %s", counts[string(s)], s)
+		}
+	}
+	fmt.Fprintln(w)
+	for _, ev := range v.Events {
+		fmt.Fprintf(w, "  %s  %-12s %s\n", ev.At, ev.State, ev.Detail)
+	}
+}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/casellario-pec/casellario/shared/awsconf"
+	"github.com/casellario-pec/casellario/shared/docs"
+	"github.com/casellario-pec/casellario/shared/localrun"
+	"github.com/casellario-pec/casellario/shared/store"
+	"github.com/casellario-pec/casellario/shared/tenants"
+)
+
+// target is the system an operator command talks to: a local run found through its
+// endpoints file, or AWS configured by the environment (the same variables as the
+// functions: CASELLARIO_TABLE, CASELLARIO_UPLOADS_BUCKET, ...).
+type target struct {
+	local   *localrun.Endpoints // nil for AWS
+	store   *store.Dynamo
+	docs    *docs.Docs
+	tenants *tenants.Config
+}
+
+// endpointsFlag adds --endpoints to a command's flags.
+func endpointsFlag(fs *flag.FlagSet) *string {
+	return fs.String("endpoints", "", "endpoints.json of a local run (default: $CASELLARIO_ENDPOINTS, else the default data folder's; AWS when none exists)")
+}
+
+// openTarget finds the system: --endpoints FILE, else $CASELLARIO_ENDPOINTS, else the
+// default data folder's endpoints.json, else AWS.
+func openTarget(ctx context.Context, endpoints string) (*target, error) {
+	path := endpoints
+	if path == "" {
+		path = os.Getenv("CASELLARIO_ENDPOINTS")
+	}
+	explicit := path != ""
+	if path == "" {
+		path = filepath.Join(localrun.DefaultDataDir(), localrun.EndpointsFile)
+	}
+	ep, err := localrun.ReadEndpoints(path)
+	switch {
+	case err == nil:
+		return localTarget(ep)
+	case explicit || !errors.Is(err, os.ErrNotExist):
+		return nil, fmt.Errorf("local run: %w", err)
+	}
+	t, err := awsTarget(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("no local run found (%s; start one with `make dev`, or pass --endpoints), and AWS is not configured: %w", path, err)
+	}
+	return t, nil
+}
+
+func localTarget(ep localrun.Endpoints) (*target, error) {
+	cfg := aws.Config{Region: ep.Region, Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")}
+	dyn := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(ep.DynamoDB) })
+	s3c := awsconf.NewS3(cfg, func(o *s3.Options) { o.BaseEndpoint = aws.String(ep.S3); o.UsePathStyle = true })
+	t := &target{local: &ep,
+		store: store.New(dyn, store.Options{Table: ep.Table}),
+		docs:  docs.New(s3c, docs.Options{UploadsBucket: ep.UploadsBucket, DocumentsBucket: ep.DocumentsBucket})}
+	var err error
+	if ep.Tenants != "" {
+		t.tenants, err = tenants.Load(ep.Tenants)
+	} else {
+		t.tenants = tenants.Demo()
+	}
+	return t, err
+}
+
+func awsTarget(ctx context.Context) (*target, error) {
+	cfg, err := awsconf.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sopts, err := store.OptionsFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	dopts, err := docs.OptionsFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	tc, err := tenants.FromEnv()
+	if err != nil {
+		return nil, err
+	}
+	return &target{
+		store:   store.New(dynamodb.NewFromConfig(cfg), sopts),
+		docs:    docs.New(awsconf.NewS3(cfg), dopts),
+		tenants: tc,
+	}, nil
+}

@@ -1,0 +1,468 @@
+// Package intake handles a name list uploaded by an office (an S3
+// ObjectCreated event on the uploads bucket): it validates the list with
+// shared/validate, stores the valid people as pending subjects of the office,
+// writes the validation report next to the upload in the documents bucket and
+// tells the office through a Notifier.
+//
+// # Idempotency
+//
+// The upload id is part of the object key (<tenant>/<office>/<upload>/list.<ext>,
+// docs.UploadKey), so the same object delivered twice maps to the same upload:
+// CreateUpload returns the stored one, and an upload that is no longer
+// "received" (queued or rejected already) is left as it is. An upload found
+// "received" (a crash half-way) is processed again: subjects and report are
+// rewritten with the same content. A different object version under a key
+// whose upload exists already is refused (logged; the first version counts).
+//
+// # Documents written
+//
+//	<tenant>/uploads/<upload>/report.json   the report of `casellario validate --json`
+//	                                        ({"error":{"code","message"}} when the file is unreadable)
+//	<tenant>/uploads/<upload>/refused.csv   the refused rows as written in the list, with the reason in
+//	                                        Italian: UTF-8 with BOM, ';' separated, CRLF, cells that a
+//	                                        spreadsheet would read as formulas prefixed with "'"
+//
+// # Object metadata
+//
+// The uploader may set MetaUploadedBy and, for a request the protocol office
+// registered by hand, MetaProtocolNumber and MetaProtocolDate (YYYY-MM-DD).
+// Such an upload forms a batch of its own: its valid people must fit one batch
+// (the tenant's batch size), else it is rejected. A tenant whose register is
+// "manual" must supply the number with every upload.
+//
+// Nothing here logs names, birth dates or fiscal codes: logs carry ids,
+// counts and codes only.
+package intake
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/casellario-pec/casellario/shared/docs"
+	"github.com/casellario-pec/casellario/shared/domain"
+	"github.com/casellario-pec/casellario/shared/namelist"
+	"github.com/casellario-pec/casellario/shared/protocol"
+	"github.com/casellario-pec/casellario/shared/tenants"
+	"github.com/casellario-pec/casellario/shared/validate"
+)
+
+// Object metadata names (S3 user metadata, x-amz-meta-*) read by intake and
+// dispatch; the CLI and the API set them. Values never carry personal data.
+const (
+	MetaUploadedBy     = "uploaded-by"     // user name of the clerk
+	MetaProtocolNumber = "protocol-number" // manual register: the number (digits)
+	MetaProtocolDate   = "protocol-date"   // manual register: the date, YYYY-MM-DD
+)
+
+// RefusedName is the file name of the refused rows next to report.json.
+const RefusedName = "refused.csv"
+
+// RefusedKey is the key of the refused rows of an upload in the documents bucket.
+func RefusedKey(tenant, upload string) string {
+	return fmt.Sprintf("%s/uploads/%s/%s", tenant, upload, RefusedName)
+}
+
+// ManualProtocol reads the manual protocol number of an upload from its
+// object metadata: nil when none is given, an EINVALID error (Italian
+// message) when it is malformed.
+func ManualProtocol(meta map[string]string) (*domain.Protocol, error) {
+	n, d := strings.TrimSpace(meta[MetaProtocolNumber]), strings.TrimSpace(meta[MetaProtocolDate])
+	if n == "" && d == "" {
+		return nil, nil
+	}
+	num, ok := protocol.Normalize(n)
+	if !ok {
+		return nil, domain.Errorf(domain.EINVALID, "Numero di protocollo %q non valido: indicare solo cifre.", n)
+	}
+	t, err := time.Parse(time.DateOnly, d)
+	if err != nil {
+		return nil, domain.Errorf(domain.EINVALID, "Data di protocollo %q non valida: indicarla come AAAA-MM-GG.", d)
+	}
+	return &domain.Protocol{Number: num, Date: domain.DateOf(t)}, nil
+}
+
+// Notifier tells offices about their uploads (the next issue sends e-mails).
+type Notifier interface {
+	// UploadProcessed reports a list received: its state, counts and report key.
+	UploadProcessed(ctx context.Context, u domain.Upload) error
+}
+
+// NopNotifier tells nobody.
+type NopNotifier struct{}
+
+// UploadProcessed does nothing.
+func (NopNotifier) UploadProcessed(context.Context, domain.Upload) error { return nil }
+
+// SlogNotifier logs the notification (ids and counts only).
+type SlogNotifier struct{ Log *slog.Logger }
+
+// UploadProcessed logs u.
+func (n SlogNotifier) UploadProcessed(ctx context.Context, u domain.Upload) error {
+	l := n.Log
+	if l == nil {
+		l = slog.Default()
+	}
+	l.InfoContext(ctx, "notify: upload processed", "tenant", u.Tenant, "office", u.Office, "upload", u.ID, "state", u.State,
+		"rows", u.Counts.Rows, "valid", u.Counts.Valid, "invalid", u.Counts.Invalid, "report", u.ReportKey)
+	return nil
+}
+
+// Handler processes uploaded lists. Store, Docs and Tenants are required.
+type Handler struct {
+	Store   domain.Store
+	Docs    *docs.Docs
+	Tenants *tenants.Config
+	Notify  Notifier         // nil: no-op
+	Log     *slog.Logger     // nil: slog.Default()
+	Now     func() time.Time // nil: time.Now
+	Read    namelist.Options // size limits
+}
+
+func (h *Handler) log() *slog.Logger {
+	if h.Log != nil {
+		return h.Log
+	}
+	return slog.Default()
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+var rome = sync.OnceValue(func() *time.Location {
+	if l, err := time.LoadLocation("Europe/Rome"); err == nil {
+		return l
+	}
+	return time.FixedZone("CET", 3600)
+})
+
+// HandleS3 processes the ObjectCreated records of an S3 event. Records that
+// can never succeed (a key that is not an upload key, an unknown office, a
+// reused upload id) are logged and skipped; it returns an error only for
+// failures worth a retry (AWS or store errors), after trying every record.
+func (h *Handler) HandleS3(ctx context.Context, ev events.S3Event) error {
+	var errs []error
+	for _, r := range ev.Records {
+		if !strings.HasPrefix(r.EventName, "ObjectCreated") && r.EventName != "" {
+			continue
+		}
+		key := r.S3.Object.URLDecodedKey
+		if key == "" {
+			k, err := url.QueryUnescape(r.S3.Object.Key)
+			if err != nil {
+				h.log().WarnContext(ctx, "intake: undecodable object key in S3 event")
+				continue
+			}
+			key = k
+		}
+		version := r.S3.Object.VersionID
+		_, err := h.Process(ctx, key, version, domain.CauseS3(key, version))
+		switch domain.ErrorCode(err) {
+		case "", domain.EINVALID, domain.ENOTFOUND, domain.ECONFLICT, domain.ETOOLARGE:
+			// done, or never going to succeed: logged by Process
+		default:
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Process handles one object of the uploads bucket (see the package doc) and
+// returns the upload as stored. Errors with code EINVALID (not an upload key),
+// ENOTFOUND (object gone) and ECONFLICT (upload id reused) are final; other
+// errors are worth a retry.
+func (h *Handler) Process(ctx context.Context, key, version string, cause domain.Cause) (domain.Upload, error) {
+	log := h.log()
+	parts, err := docs.ParseUploadKey(key)
+	if err != nil {
+		// The key may hold a clerk's file name, which may name a person: not logged.
+		log.WarnContext(ctx, "intake: object is not an upload key; ignored", "key_bytes", len(key))
+		return domain.Upload{}, domain.Errorf(domain.EINVALID, "object key is not <tenant>/<office>/<upload-id>/list.{csv,xlsx,json}")
+	}
+	log = log.With("tenant", parts.Tenant, "office", parts.Office, "upload", parts.Upload)
+	ref := h.Docs.Upload(key)
+	ref.Version = version
+	data, obj, sum, err := h.fetch(ctx, ref)
+	if err != nil {
+		if domain.ErrorCode(err) == domain.ENOTFOUND {
+			log.WarnContext(ctx, "intake: uploaded object not found; ignored", "version", version)
+		}
+		return domain.Upload{}, err
+	}
+	if version == "" {
+		version = obj.Version
+	}
+	u := domain.Upload{ID: parts.Upload, Tenant: parts.Tenant, Office: parts.Office, Key: key, ObjectVersion: version,
+		SHA256: sum, UploadedBy: cleanUser(obj.Metadata[MetaUploadedBy])}
+	u, err = h.Store.CreateUpload(ctx, u, cause)
+	if err != nil {
+		if domain.ErrorCode(err) == domain.ECONFLICT {
+			log.WarnContext(ctx, "intake: upload id used already by another object version; ignored", "version", version)
+		} else {
+			log.ErrorContext(ctx, "intake: recording the upload", "err", err)
+		}
+		return domain.Upload{}, err
+	}
+	if u.State != domain.UploadReceived {
+		log.InfoContext(ctx, "intake: upload processed already", "state", u.State)
+		return u, nil
+	}
+	t, _, err := h.Tenants.Office(parts.Tenant, parts.Office)
+	if err != nil {
+		log.WarnContext(ctx, "intake: unknown tenant or office; upload rejected")
+		return h.reject(ctx, u, nil, "unknown tenant or office", errorReport("office", "Ufficio non configurato: l'elenco non può essere accettato."), cause)
+	}
+
+	if data == nil { // over the size limit: not read
+		return h.reject(ctx, u, nil, "file too large", errorReport(namelist.CodeTooLarge, tooLargeMessage(h.Read)), cause)
+	}
+	manual, err := ManualProtocol(obj.Metadata)
+	if err != nil {
+		return h.reject(ctx, u, nil, "invalid manual protocol number or date", errorReport("protocol", domain.ErrorMessage(err)), cause)
+	}
+	if manual == nil && t.Protocol.Kind == tenants.ProtocolManual {
+		return h.reject(ctx, u, nil, "manual register: no protocol number supplied", errorReport("protocol",
+			"Il Comune registra le richieste a mano: caricare l'elenco indicando numero e data di protocollo."), cause)
+	}
+
+	today := domain.DateOf(h.now().In(rome()))
+	rep, err := validate.File(key, bytes.NewReader(data), validate.Options{Today: today, Read: h.Read})
+	if err != nil {
+		var re *namelist.ReadError
+		if errors.As(err, &re) {
+			return h.reject(ctx, u, nil, "unreadable list: "+re.Code, errorReport(re.Code, re.Message), cause)
+		}
+		log.ErrorContext(ctx, "intake: reading the list", "err", err)
+		return h.reject(ctx, u, nil, "unreadable list", errorReport("read", "Errore di lettura del file."), cause)
+	}
+	counts := domain.Counts{Rows: rep.Summary.Rows, Valid: rep.Summary.Valid, Invalid: rep.Summary.Invalid, Duplicates: rep.Summary.Duplicates}
+	if rep.Summary.Rows == 0 {
+		return h.reject(ctx, u, &counts, "no data rows", errorReport("empty",
+			"Il file non contiene nominativi: dopo la riga di intestazione non c'è alcuna riga compilata"), cause)
+	}
+	reportKey, err := h.writeReport(ctx, u, rep, data)
+	if err != nil {
+		return domain.Upload{}, err
+	}
+	batchSize := t.BatchSize
+	if batchSize <= 0 {
+		batchSize = tenants.DefaultBatchSize
+	}
+	switch {
+	case rep.Summary.Valid == 0:
+		return h.advance(ctx, u, domain.UploadRejected, &counts, reportKey, "no valid row", cause)
+	case manual != nil && rep.Summary.Valid > batchSize:
+		// The report says which rows are wrong; the reason says why nothing goes.
+		return h.advance(ctx, u, domain.UploadRejected, &counts, reportKey,
+			fmt.Sprintf("manual protocol number: %d valid people do not fit one request of %d", rep.Summary.Valid, batchSize), cause)
+	}
+	people := make([]domain.Subject, 0, rep.Summary.Valid)
+	for _, r := range rep.Rows {
+		if r.Valid {
+			people = append(people, domain.Subject{ID: domain.SubjectID(u.ID, r.Row), Tenant: u.Tenant, Office: u.Office,
+				Upload: u.ID, Row: r.Row, Person: r.Person, State: domain.PersonPending})
+		}
+	}
+	if err := h.Store.PutSubjects(ctx, u.Tenant, u.ID, people); err != nil {
+		log.ErrorContext(ctx, "intake: writing the subjects", "err", err)
+		return domain.Upload{}, err
+	}
+	return h.advance(ctx, u, domain.UploadQueued, &counts, reportKey, "", cause)
+}
+
+// fetch reads the object: its bytes (nil when over the size limit), its
+// description and its SHA-256 (hex).
+func (h *Handler) fetch(ctx context.Context, ref docs.Ref) ([]byte, docs.Object, string, error) {
+	body, obj, err := h.Docs.Get(ctx, ref)
+	if err != nil {
+		return nil, obj, "", err
+	}
+	defer body.Close()
+	limit := h.Read.MaxBytes
+	if limit <= 0 {
+		limit = namelist.DefaultMaxBytes
+	}
+	hash := sha256.New()
+	var buf bytes.Buffer
+	n, err := io.Copy(&buf, io.TeeReader(io.LimitReader(body, limit+1), hash))
+	if err == nil && n > limit {
+		// Too large to validate: hash the rest without keeping it.
+		_, err = io.Copy(hash, body)
+		buf = bytes.Buffer{}
+	}
+	if err != nil {
+		e := domain.Errorf(domain.EINTERNAL, "reading upload %s", ref.Key)
+		e.Err = err
+		return nil, obj, "", e
+	}
+	sum := hex.EncodeToString(hash.Sum(nil))
+	if obj.SHA256 != "" && obj.SHA256 != sum {
+		return nil, obj, "", domain.Errorf(domain.EINTERNAL, "upload %s does not match its recorded SHA-256", ref.Key)
+	}
+	if n > limit {
+		return nil, obj, sum, nil
+	}
+	return buf.Bytes(), obj, sum, nil
+}
+
+func tooLargeMessage(o namelist.Options) string {
+	mb := o.MaxBytes
+	if mb <= 0 {
+		mb = namelist.DefaultMaxBytes
+	}
+	return fmt.Sprintf("Il file supera la dimensione massima consentita (%d MB).", mb>>20)
+}
+
+// cleanUser keeps a user name printable and short.
+func cleanUser(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, strings.TrimSpace(s))
+	if len(s) > 128 {
+		s = s[:128]
+	}
+	return s
+}
+
+// errorReport is the report of a file that cannot be read, as `validate --json` prints it.
+func errorReport(code, message string) []byte {
+	b, _ := json.Marshal(map[string]any{"error": map[string]string{"code": code, "message": message}})
+	return append(b, '\n')
+}
+
+// reject writes the error report and rejects the upload.
+func (h *Handler) reject(ctx context.Context, u domain.Upload, counts *domain.Counts, reason string, report []byte, cause domain.Cause) (domain.Upload, error) {
+	key := docs.ReportKey(u.Tenant, u.ID)
+	if _, err := h.Docs.Put(ctx, h.Docs.Document(key), "application/json", bytes.NewReader(report)); err != nil {
+		h.log().ErrorContext(ctx, "intake: writing the report", "upload", u.ID, "err", err)
+		return domain.Upload{}, err
+	}
+	return h.advance(ctx, u, domain.UploadRejected, counts, key, reason, cause)
+}
+
+func (h *Handler) advance(ctx context.Context, u domain.Upload, to domain.UploadState, counts *domain.Counts, reportKey, reason string, cause domain.Cause) (domain.Upload, error) {
+	out, err := h.Store.AdvanceUpload(ctx, u.Tenant, u.ID, to, counts, reportKey, reason, cause)
+	if err != nil {
+		h.log().ErrorContext(ctx, "intake: recording the outcome", "upload", u.ID, "state", to, "err", err)
+		return domain.Upload{}, err
+	}
+	h.log().InfoContext(ctx, "intake: upload processed", "tenant", out.Tenant, "office", out.Office, "upload", out.ID,
+		"state", out.State, "rows", out.Counts.Rows, "valid", out.Counts.Valid, "invalid", out.Counts.Invalid, "reason", out.Reason)
+	n := h.Notify
+	if n == nil {
+		n = NopNotifier{}
+	}
+	if err := n.UploadProcessed(ctx, out); err != nil {
+		// The upload is recorded; a lost notice is not worth a retry of the whole intake.
+		h.log().WarnContext(ctx, "intake: notifying the office", "upload", out.ID, "err", err)
+	}
+	return out, nil
+}
+
+// writeReport stores report.json and, when some rows are refused, refused.csv.
+func (h *Handler) writeReport(ctx context.Context, u domain.Upload, rep *validate.Report, data []byte) (string, error) {
+	var js bytes.Buffer
+	enc := json.NewEncoder(&js)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(rep); err != nil {
+		return "", domain.Errorf(domain.EINTERNAL, "encoding the report of upload %s", u.ID)
+	}
+	key := docs.ReportKey(u.Tenant, u.ID)
+	if _, err := h.Docs.Put(ctx, h.Docs.Document(key), "application/json", &js); err != nil {
+		h.log().ErrorContext(ctx, "intake: writing the report", "upload", u.ID, "err", err)
+		return "", err
+	}
+	if rep.Summary.Invalid > 0 {
+		csvBytes, err := RefusedCSV(u.Key, data, rep, h.Read)
+		if err != nil {
+			return "", domain.Errorf(domain.EINTERNAL, "writing the refused rows of upload %s: %v", u.ID, err)
+		}
+		if _, err := h.Docs.Put(ctx, h.Docs.Document(RefusedKey(u.Tenant, u.ID)), "text/csv; charset=utf-8", bytes.NewReader(csvBytes)); err != nil {
+			h.log().ErrorContext(ctx, "intake: writing the refused rows", "upload", u.ID, "err", err)
+			return "", err
+		}
+	}
+	return key, nil
+}
+
+// RefusedHeader is the header row of refused.csv.
+var RefusedHeader = []string{"Riga", "Cognome", "Nome", "Sesso", "Data di nascita", "Comune o Stato di nascita", "Stato di nascita",
+	"Provincia di nascita", "Codice fiscale", "Paternità", "Motivo"}
+
+// RefusedCSV writes the refused rows of rep as the list gave them (the file
+// data, read again), each with its reasons in Italian: UTF-8 with BOM, ';'
+// separated, CRLF line ends, formula-like cells defused with a leading "'".
+func RefusedCSV(name string, data []byte, rep *validate.Report, opts namelist.Options) ([]byte, error) {
+	refused := make(map[int]validate.Row, rep.Summary.Invalid)
+	for _, r := range rep.Rows {
+		if !r.Valid {
+			refused[r.Row] = r
+		}
+	}
+	raw := make(map[int][namelist.NumFields]string, len(refused))
+	_, err := namelist.Read(name, bytes.NewReader(data), opts, func(r namelist.Row) error {
+		if _, ok := refused[r.Number]; ok {
+			raw[r.Number] = r.Values
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	fields := []namelist.Field{namelist.Surname, namelist.Name, namelist.Sex, namelist.BirthDate, namelist.BirthPlace,
+		namelist.BirthCountry, namelist.Province, namelist.FiscalCode, namelist.FatherName}
+	var b bytes.Buffer
+	b.WriteString("\uFEFF")
+	w := csv.NewWriter(&b)
+	w.Comma = ';'
+	w.UseCRLF = true
+	_ = w.Write(RefusedHeader)
+	for _, r := range rep.Rows {
+		if r.Valid {
+			continue
+		}
+		vals := raw[r.Row]
+		rec := []string{fmt.Sprint(r.Row)}
+		for _, f := range fields {
+			rec = append(rec, defuse(vals[f.Index()]))
+		}
+		msgs := make([]string, 0, len(r.Errors))
+		for _, p := range r.Errors {
+			msgs = append(msgs, p.Message)
+		}
+		rec = append(rec, defuse(strings.Join(msgs, " | ")))
+		if err := w.Write(rec); err != nil {
+			return nil, err
+		}
+	}
+	w.Flush()
+	return b.Bytes(), w.Error()
+}
+
+// defuse keeps a spreadsheet from reading a cell as a formula (OWASP CSV injection).
+func defuse(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r|%", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}

@@ -1,0 +1,151 @@
+package localrun
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/casellario-pec/casellario/shared/docs"
+	"github.com/casellario-pec/casellario/shared/domain"
+	"github.com/casellario-pec/casellario/shared/intake"
+	"github.com/casellario-pec/casellario/shared/mailsink"
+)
+
+const list = "Cognome;Nome;Sesso;Data di nascita;Comune o Stato di nascita\n" +
+	"Rossi;Mario;M;01/01/1980;Roma\n" +
+	"Bianchi;Anna;F;12/03/1985;Germania\n" +
+	"Verdi;Luca;X;01/01/1990;Prato\n"
+
+// waitFor polls cond until it holds or the time is up.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestRoundTripAndRestart runs the system as `casellario dev` does: a list put into
+// the uploads bucket is taken in by the S3 notification, dispatch run on demand sends
+// it, the office is told by e-mail, and everything is still there after a restart.
+func TestRoundTripAndRestart(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	opts := Options{DataDir: dir, DispatchEvery: -1, ProcuraDelay: time.Hour, Log: slog.New(slog.DiscardHandler)}
+	run, err := Start(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep, err := ReadEndpoints(filepath.Join(dir, EndpointsFile))
+	if err != nil || ep.DynamoDB != run.Endpoints.DynamoDB || ep.SMTP != run.Endpoints.SMTP || ep.Control == "" || ep.Mail == "" || len(ep.Mailboxes) != 3 {
+		t.Fatalf("endpoints.json: %+v %v", ep, err)
+	}
+
+	id := domain.NewID()
+	key := docs.UploadKey("c_g999", "SUAP", id, "csv")
+	if _, err := run.Docs.PutWithMetadata(ctx, run.Docs.Upload(key), "text/csv", strings.NewReader(list),
+		map[string]string{intake.MetaUploadedBy: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "intake", func() bool {
+		u, err := run.Store.GetUpload(ctx, "c_g999", id)
+		return err == nil && u.State == domain.UploadQueued
+	})
+	u, _ := run.Store.GetUpload(ctx, "c_g999", id)
+	if u.Counts != (domain.Counts{Rows: 3, Valid: 2, Invalid: 1}) {
+		t.Errorf("counts %+v", u.Counts)
+	}
+
+	resp, err := http.Post(ep.Control+"/dispatch", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var sum struct{ Created, Sent int }
+	if resp.StatusCode != 200 || json.Unmarshal(body, &sum) != nil || sum.Created != 1 || sum.Sent != 1 {
+		t.Fatalf("dispatch: %d %s", resp.StatusCode, body)
+	}
+	batches, err := run.Store.ListBatches(ctx, "c_g999", "SUAP", nil, 10)
+	if err != nil || len(batches) != 1 || batches[0].State != domain.BatchSent || batches[0].MessageID == "" || len(batches[0].People) != 2 {
+		t.Fatalf("batches %+v %v", batches, err)
+	}
+
+	var notices []string
+	waitFor(t, "notifications", func() bool {
+		notices = notices[:0]
+		for _, m := range run.sink.Messages() {
+			notices = append(notices, m.Notice)
+		}
+		return len(notices) >= 2
+	})
+	if strings.Join(notices, ",") != "list-received,request-sent" {
+		t.Errorf("notices %v", notices)
+	}
+	r, err := http.Get(ep.Mail + "/messages?to=suap@comune.prato.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listed []mailsink.Message
+	_ = json.NewDecoder(r.Body).Decode(&listed)
+	r.Body.Close()
+	if len(listed) != 2 {
+		t.Errorf("mail list has %d messages", len(listed))
+	}
+	run.Close()
+
+	again, err := Start(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	b, err := again.Store.GetBatch(ctx, "c_g999", batches[0].ID)
+	if err != nil || b.State != domain.BatchSent || b.MessageID != batches[0].MessageID {
+		t.Fatalf("after restart: %+v %v", b, err)
+	}
+	data, _, err := again.Docs.GetBytes(ctx, again.Docs.Upload(key))
+	if err != nil || !bytes.Equal(data, []byte(list)) {
+		t.Fatalf("upload after restart: %v", err)
+	}
+}
+
+func TestReadEndpointsErrors(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := ReadEndpoints(filepath.Join(dir, "missing.json")); err == nil {
+		t.Error("missing file accepted")
+	}
+	p := filepath.Join(dir, "other.json")
+	if err := writeJSON(p, map[string]string{"smtp": "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadEndpoints(p); err == nil || !strings.Contains(err.Error(), "not an endpoints file") {
+		t.Errorf("other JSON accepted: %v", err)
+	}
+}
+
+func TestStartRefusesABusyDataFolder(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	opts := Options{DataDir: dir, DispatchEvery: -1, Log: slog.New(slog.DiscardHandler)}
+	run, err := Start(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer run.Close()
+	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if second, err := Start(sctx, opts); err == nil {
+		second.Close()
+		t.Fatal("two local runs on one data folder")
+	}
+}
