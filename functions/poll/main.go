@@ -1,0 +1,108 @@
+// Command poll is the Lambda run by the EventBridge schedule (every few
+// minutes) that reads every tenant's PEC mailbox: receipts, the Procura's
+// replies and certificates, triage (shared/poll). Wiring only.
+//
+// Environment: CASELLARIO_TABLE, CASELLARIO_RETENTION (store),
+// CASELLARIO_DOCUMENTS_BUCKET, CASELLARIO_UPLOADS_BUCKET, CASELLARIO_SSE,
+// CASELLARIO_KMS_KEY_ID (docs), CASELLARIO_TENANTS (tenants file), and:
+//
+//	CASELLARIO_PEC_TRUST    PEM file of the PEC providers' certificates (AgID list): required
+//	CASELLARIO_TLS_ROOTS    PEM file of the IMAP servers' TLS roots; the system roots when unset
+//	CASELLARIO_POLL_DEADLINE  how long a run takes new messages (default 4m; keep it under the Lambda timeout)
+//	CASELLARIO_POLL_FOLDER    where handled messages are moved (default Archivio)
+//	CASELLARIO_OVERDUE_AFTER  a delivered batch without reply is overdue after this (default 240h)
+//
+// Mailbox passwords are Secrets Manager secrets (tenants pec.auth.secret).
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+	_ "time/tzdata"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/casellario-pec/casellario/shared/awsconf"
+	"github.com/casellario-pec/casellario/shared/docs"
+	"github.com/casellario-pec/casellario/shared/pec"
+	"github.com/casellario-pec/casellario/shared/pecmail"
+	"github.com/casellario-pec/casellario/shared/poll"
+	"github.com/casellario-pec/casellario/shared/store"
+	"github.com/casellario-pec/casellario/shared/tenants"
+)
+
+func duration(name string) (time.Duration, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s=%q: want a positive duration such as 4m", name, v)
+	}
+	return d, nil
+}
+
+func setup(ctx context.Context) (*poll.Handler, error) {
+	sopt, err := store.OptionsFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	dopt, err := docs.OptionsFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	tc, err := tenants.FromEnv()
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := awsconf.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	trustFile := os.Getenv("CASELLARIO_PEC_TRUST")
+	if trustFile == "" {
+		return nil, fmt.Errorf("CASELLARIO_PEC_TRUST is not set: the PEC providers' certificates")
+	}
+	trust, err := pec.LoadTrustStore(trustFile)
+	if err != nil {
+		return nil, err
+	}
+	var roots *x509.CertPool
+	if f := os.Getenv("CASELLARIO_TLS_ROOTS"); f != "" {
+		if roots, err = pec.LoadTrustStore(f); err != nil {
+			return nil, fmt.Errorf("CASELLARIO_TLS_ROOTS: %w", err)
+		}
+	}
+	h := &poll.Handler{
+		Store:   store.New(dynamodb.NewFromConfig(cfg), sopt),
+		Docs:    docs.New(awsconf.NewS3(cfg), dopt),
+		Tenants: tc,
+		Mail:    &poll.IMAPDialer{RootCAs: roots, Secrets: pecmail.AWSSecrets(cfg)},
+		Trust:   trust,
+		Log:     slog.New(slog.NewJSONHandler(os.Stdout, nil)),
+		Folder:  os.Getenv("CASELLARIO_POLL_FOLDER"),
+	}
+	h.Triage = h.Store.(*store.Dynamo)
+	if h.Deadline, err = duration("CASELLARIO_POLL_DEADLINE"); err != nil {
+		return nil, err
+	}
+	if h.OverdueAfter, err = duration("CASELLARIO_OVERDUE_AFTER"); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+func main() {
+	h, err := setup(context.Background())
+	if err != nil {
+		slog.Error("poll: configuration", "err", err)
+		os.Exit(1)
+	}
+	lambda.Start(h.HandleSchedule)
+}
