@@ -26,7 +26,7 @@ lint:
 
 ## bench: every benchmark, with the figures the issues ask for
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x $(PKGS)
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
 ## build: the CLI for this machine
 build:

@@ -12,7 +12,8 @@ import (
 )
 
 // serveControl starts the local run's control endpoint on loopback: what in AWS is
-// invoking a function by hand. POST /dispatch runs dispatch now and answers its summary.
+// invoking a function by hand. POST /dispatch and POST /poll run that function now
+// and answer its summary.
 func (r *Run) serveControl() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -23,6 +24,18 @@ func (r *Run) serveControl() (string, error) {
 		ctx, cancel := context.WithTimeout(req.Context(), 5*time.Minute)
 		defer cancel()
 		sum, err := r.pipeline.dispatch(ctx, domain.CauseUser("cli"))
+		w.Header().Set("Content-Type", "application/json")
+		if err != nil {
+			w.WriteHeader(http.StatusInternalServerError)
+			_ = json.NewEncoder(w).Encode(map[string]any{"error": err.Error(), "summary": sum})
+			return
+		}
+		_ = json.NewEncoder(w).Encode(sum)
+	})
+	mux.HandleFunc("POST /poll", func(w http.ResponseWriter, req *http.Request) {
+		ctx, cancel := context.WithTimeout(req.Context(), 5*time.Minute)
+		defer cancel()
+		sum, err := r.pipeline.pollNow(ctx, domain.CauseUser("cli"))
 		w.Header().Set("Content-Type", "application/json")
 		if err != nil {
 			w.WriteHeader(http.StatusInternalServerError)

@@ -47,7 +47,7 @@ const (
 type Options struct {
 	DataDir       string
 	DispatchEvery time.Duration // 0: one minute; negative: only on demand
-	PollEvery     time.Duration // for the poll function (next issue); 0: 30 seconds
+	PollEvery     time.Duration // 0: 30 seconds; negative: only on demand
 	ProcuraDelay  time.Duration // the Procura's "evening batch"; 0: 30 seconds
 	Tenants       *tenants.Config
 	Log           *slog.Logger
@@ -211,6 +211,12 @@ func Start(ctx context.Context, o Options) (_ *Run, err error) {
 	}
 	if err := writeJSON(filepath.Join(o.DataDir, EndpointsFile), r.Endpoints); err != nil {
 		return nil, err
+	}
+	if o.PollEvery > 0 {
+		r.every(runCtx, o.PollEvery, "poll", func(ctx context.Context, id string) error {
+			_, err := r.pipeline.pollNow(ctx, domain.CauseSchedule(id))
+			return err
+		})
 	}
 	if o.DispatchEvery > 0 {
 		r.every(runCtx, o.DispatchEvery, "dispatch", func(ctx context.Context, id string) error {

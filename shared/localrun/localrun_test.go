@@ -16,6 +16,7 @@ import (
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/intake"
 	"github.com/casellario-pec/casellario/shared/mailsink"
+	"github.com/casellario-pec/casellario/shared/sim/procura"
 )
 
 const list = "Cognome;Nome;Sesso;Data di nascita;Comune o Stato di nascita\n" +
@@ -148,4 +149,103 @@ func TestStartRefusesABusyDataFolder(t *testing.T) {
 		second.Close()
 		t.Fatal("two local runs on one data folder")
 	}
+}
+
+// TestEndToEnd is the whole mission on one machine: a list is uploaded, dispatched
+// by PEC, the Procura answers with certificates, the poll stores each one for its
+// person with the outcome the Procura decided, the batch completes, and the office
+// has been told at every step.
+func TestEndToEnd(t *testing.T) {
+	ctx := context.Background()
+	run, err := Start(ctx, Options{DataDir: t.TempDir(), DispatchEvery: -1, PollEvery: -1, ProcuraDelay: time.Millisecond,
+		Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer run.Close()
+	id := domain.NewID()
+	key := docs.UploadKey("c_g999", "ACQUISTI", id, "csv")
+	lines := "Cognome;Nome;Sesso;Data di nascita;Comune o Stato di nascita\n"
+	for i, n := range []string{"Mario", "Luigi", "Anna", "Paola", "Marco", "Sara", "Giulia", "Luca"} {
+		sex := "M"
+		if strings.HasSuffix(n, "a") {
+			sex = "F"
+		}
+		lines += "Rossi;" + n + ";" + sex + ";0" + string(rune('1'+i)) + "/02/1970;Prato\n"
+	}
+	if _, err := run.Docs.Put(ctx, run.Docs.Upload(key), "text/csv", strings.NewReader(lines)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "intake", func() bool {
+		u, err := run.Store.GetUpload(ctx, "c_g999", id)
+		return err == nil && u.State == domain.UploadQueued
+	})
+	if _, err := run.pipeline.dispatch(ctx, domain.CauseUser("test")); err != nil {
+		t.Fatal(err)
+	}
+	batches, _ := run.Store.ListBatches(ctx, "c_g999", "ACQUISTI", nil, 5)
+	if len(batches) != 1 {
+		t.Fatalf("%d batches", len(batches))
+	}
+	batch := batches[0].ID
+	waitFor(t, "the reply to be polled and the batch completed", func() bool {
+		if _, err := run.pipeline.pollNow(ctx, domain.CauseUser("test")); err != nil {
+			t.Fatal(err)
+		}
+		b, err := run.Store.GetBatch(ctx, "c_g999", batch)
+		return err == nil && b.State == domain.BatchCompleted
+	})
+	subjects, err := run.Store.SubjectsOfBatch(ctx, "c_g999", batch)
+	if err != nil || len(subjects) != 8 {
+		t.Fatalf("subjects %d %v", len(subjects), err)
+	}
+	outcomes := map[domain.Outcome]int{}
+	for _, s := range subjects {
+		if s.Certificate != nil {
+			outcomes[s.Certificate.Outcome]++
+		}
+		if s.State != domain.PersonCertified || s.Certificate == nil {
+			t.Fatalf("row %d: %s %+v", s.Row, s.State, s.Certificate)
+		}
+		if want := procura.Outcome(s.Person); s.Certificate.Outcome != want {
+			t.Errorf("row %d: outcome %s, the Procura wrote %s", s.Row, s.Certificate.Outcome, want)
+		}
+		pdf, _, err := run.Docs.GetBytes(ctx, run.Docs.Document(s.Certificate.Key))
+		if err != nil || !bytes.HasPrefix(pdf, []byte("%PDF")) {
+			t.Errorf("row %d: certificate not stored: %v", s.Row, err)
+		}
+	}
+	if outcomes[domain.OutcomeNullo] == 0 || outcomes[domain.OutcomePositivo] == 0 {
+		t.Errorf("the list should give both outcomes: %v", outcomes)
+	}
+	var states []string
+	events, _ := run.Store.Events(ctx, "c_g999", batch)
+	for _, e := range events {
+		if len(states) == 0 || states[len(states)-1] != e.State {
+			states = append(states, e.State)
+		}
+	}
+	for _, want := range []string{"queued", "protocolled", "sent", "accepted", "delivered", "replied", "completed"} {
+		if !contains(states, want) {
+			t.Errorf("no %s event: %v", want, states)
+		}
+	}
+	waitFor(t, "the office's e-mails", func() bool {
+		got := map[string]bool{}
+		for _, m := range run.sink.Messages() {
+			if len(m.To) > 0 && m.To[0] == "acquisti@comune.prato.test" {
+				got[m.Notice] = true
+			}
+		}
+		return got["list-received"] && got["request-sent"] && got["delivered"] && got["certificates"]
+	})
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }

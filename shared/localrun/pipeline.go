@@ -14,12 +14,14 @@ import (
 	"github.com/casellario-pec/casellario/shared/notify"
 	"github.com/casellario-pec/casellario/shared/pec"
 	"github.com/casellario-pec/casellario/shared/pecmail"
+	"github.com/casellario-pec/casellario/shared/poll"
 )
 
 // pipeline holds the functions' handlers as the Lambdas would hold them.
 type pipeline struct {
-	in  *intake.Handler
-	out *dispatch.Handler
+	in   *intake.Handler
+	out  *dispatch.Handler
+	poll *poll.Handler
 }
 
 func newPipeline(r *Run) (*pipeline, error) {
@@ -39,7 +41,14 @@ func newPipeline(r *Run) (*pipeline, error) {
 			Sender:  &pecmail.SMTP{Secrets: secrets, TLS: tlsCfg, Timeout: 30 * time.Second},
 			Mailbox: &pecmail.IMAP{Secrets: secrets, TLS: tlsCfg, TrustStore: trust, Timeout: 30 * time.Second},
 			Log:     r.log.With("function", "dispatch")},
+		poll: &poll.Handler{Store: r.Store, Triage: r.Store, Docs: r.Docs, Tenants: r.Tenants, Trust: trust,
+			Mail:   &poll.IMAPDialer{RootCAs: tlsCfg.RootCAs, Secrets: secrets},
+			Notify: notices, Log: r.log.With("function", "poll"), Deadline: 2 * time.Minute},
 	}, nil
+}
+
+func (p *pipeline) pollNow(ctx context.Context, cause domain.Cause) (poll.Summary, error) {
+	return p.poll.Run(ctx, cause)
 }
 
 func (p *pipeline) intake(ctx context.Context, key, version string) error {
@@ -93,8 +102,62 @@ func (n *notifier) RequestSent(ctx context.Context, b domain.Batch) error {
 		Batch: b.ID, Protocol: b.Protocol, People: len(b.People)})
 }
 
+// Notify turns the poll's notices into e-mails: to the office for its batches, to
+// the protocol office for triage, failures and overdue replies.
+func (n *notifier) Notify(ctx context.Context, pn poll.Notice) error {
+	t, err := n.run.Tenants.Tenant(pn.Tenant)
+	if err != nil {
+		return err
+	}
+	notice := notify.Notice{Comune: t.Name, Batch: pn.Batch, Triage: pn.TriageID, People: pn.Count}
+	if pn.Batch != "" {
+		b, err := n.run.Store.GetBatch(ctx, pn.Tenant, pn.Batch)
+		if err != nil {
+			return err
+		}
+		notice.Protocol = b.Protocol
+		if pn.Office == "" {
+			pn.Office = b.Office
+		}
+	}
+	if pn.Office != "" {
+		if _, o, err := n.run.Tenants.Office(pn.Tenant, pn.Office); err == nil {
+			notice.Office, notice.To = o.Name, append([]string(nil), o.Notify...)
+		}
+	}
+	switch pn.Kind {
+	case poll.NoticeDelivered:
+		notice.Kind = notify.Delivered
+	case poll.NoticeCertificates:
+		notice.Kind = notify.Certificates
+	case poll.NoticeWarning:
+		notice.Kind = notify.NotDelivered
+	case poll.NoticeFailed:
+		// The poll's detail is English, for operators; the office reads the page.
+		notice.Kind, notice.Reason = notify.RequestFailed, "la Procura o il gestore PEC hanno segnalato un errore; i dettagli sono nella pagina della richiesta."
+		notice.To = append(notice.To, t.ProtocolOffice...)
+	case poll.NoticeOverdue:
+		notice.Kind = notify.Overdue
+		after := n.run.pipeline.poll.OverdueAfter
+		if after == 0 {
+			after = poll.DefaultOverdueAfter
+		}
+		notice.Days = int(after.Hours() / 24)
+		notice.To = append(notice.To, t.ProtocolOffice...)
+	case poll.NoticeTriage:
+		notice.Kind, notice.Office, notice.To = notify.Triage, "Ufficio protocollo", t.ProtocolOffice
+	default:
+		return fmt.Errorf("unknown notice kind %q", pn.Kind)
+	}
+	if len(notice.To) == 0 {
+		return nil // nobody configured to hear about it
+	}
+	return n.mailer().Send(ctx, notice)
+}
+
 var _ intake.Notifier = (*notifier)(nil)
 var _ dispatch.Notifier = (*notifier)(nil)
+var _ poll.Notifier = (*notifier)(nil)
 
 // startSink starts the offices' mail stand-in.
 func (r *Run) startSink() error {

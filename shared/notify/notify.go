@@ -31,6 +31,8 @@ const (
 	Certificates  Kind = "certificates"
 	RequestFailed Kind = "request-failed"
 	Overdue       Kind = "overdue"
+	NotDelivered  Kind = "not-delivered" // preavviso di mancata consegna: not yet a failure
+	Triage        Kind = "triage"        // a message waits for the protocol office
 )
 
 // Notice is one notification to an office.
@@ -41,6 +43,7 @@ type Notice struct {
 	To       []string        // the office's addresses (and the protocol office's, for failures and overdue)
 	Upload   string          // upload id, when about a list
 	Batch    string          // batch id, when about a request
+	Triage   string          // triage item id
 	Counts   domain.Counts   // rows, valid, invalid (list received)
 	Protocol domain.Protocol // request sent and later
 	People   int             // people in the request, or certificates available
@@ -93,6 +96,18 @@ I certificati non sono allegati a questo messaggio perché contengono dati giudi
 la richiesta {{.Batch}}{{if .Protocol.Number}} (prot. n. {{.Protocol.Number}} del {{date .Protocol.Date}}){{end}} non è andata a buon fine: {{.Reason}}
 
 L'ufficio protocollo è stato informato. I nominativi coinvolti sono indicati nella pagina della richiesta.
+{{end}}
+{{define "not-delivered.subject"}}Consegna non ancora confermata: richiesta prot. n. {{.Protocol.Number}}{{end}}
+{{define "not-delivered.body"}}Gentile {{.Office}},
+
+il gestore PEC non ha ancora ricevuto la conferma di consegna della richiesta prot. n. {{.Protocol.Number}} del {{date .Protocol.Date}} alla Procura (preavviso di mancata consegna).
+Non occorre fare nulla per ora: se la consegna non avverrà entro 24 ore, riceverete un avviso di errore.
+{{end}}
+{{define "triage.subject"}}Messaggio PEC da smistare{{if .Reason}}: {{.Reason}}{{end}}{{end}}
+{{define "triage.body"}}Gentile {{.Office}},
+
+nella casella PEC del {{.Comune}} è arrivato un messaggio che il sistema non ha potuto collegare con certezza a una richiesta (scheda di smistamento {{.Triage}}).
+Aprire la sezione "Da smistare" del servizio Casellario PEC per assegnarlo alla richiesta giusta o archiviarlo.
 {{end}}
 {{define "overdue.subject"}}Nessuna risposta da {{.Days}} giorni: richiesta prot. n. {{.Protocol.Number}}{{end}}
 {{define "overdue.body"}}Gentile {{.Office}},

@@ -35,6 +35,8 @@ func TestRender(t *testing.T) {
 		{Delivered, nil, "Richiesta prot. n. 0012345 consegnata alla Procura", []string{"avvenuta consegna"}},
 		{Certificates, nil, "Certificati disponibili: richiesta prot. n. 0012345", []string{"12 certificati", "non sono allegati"}},
 		{RequestFailed, func(n *Notice) { n.Reason = "la Procura ha respinto la richiesta." }, "Richiesta non riuscita: prot. n. 0012345", []string{"respinto"}},
+		{NotDelivered, nil, "Consegna non ancora confermata: richiesta prot. n. 0012345", []string{"24 ore"}},
+		{Triage, func(n *Notice) { n.Triage = "t1" }, "Messaggio PEC da smistare", []string{"t1", "Da smistare"}},
 		{Overdue, func(n *Notice) { n.Days = 11 }, "Nessuna risposta da 11 giorni: richiesta prot. n. 0012345", []string{"sollecitare"}},
 	}
 	for _, tt := range tests {

@@ -19,7 +19,8 @@
 //	  "procura": "casellario@pec.procura.prato.test",
 //	  "certificate": {"type": "...", "purpose": "...", "german": false},   defaults; an office may override purpose
 //	  "batch_size": 300,                   people per request (default 300)
-//	  "replies": {"protocol_patterns": ["..."]},   regular expressions finding our protocol number in replies (next issue)
+//	  "replies": {"protocol_patterns": ["..."]},   regular expressions finding our protocol number in replies
+//	  "protocol_office": ["protocollo@comune.prato.it"],   told about triage, failures and overdue replies (optional)
 //	  "offices": [{"code": "SUAP", "name": "...", "notify": ["suap@comune.prato.test"], "purpose": "..."}]
 //	}]}
 package tenants
@@ -69,7 +70,10 @@ type Tenant struct {
 	Certificate Certificate  `json:"certificate"`
 	BatchSize   int          `json:"batch_size,omitempty"`
 	Replies     ReplyPattern `json:"replies"`
-	Offices     []Office     `json:"offices"`
+	// ProtocolOffice are the protocol office's addresses: told about messages in
+	// triage, failures and overdue replies. Optional.
+	ProtocolOffice []string `json:"protocol_office,omitempty"`
+	Offices        []Office `json:"offices"`
 }
 
 // Protocol says how requests are registered in the Comune's protocol register.
@@ -253,6 +257,9 @@ func (c *Config) Validate() error {
 			if _, err := regexp.Compile(re); err != nil {
 				bad(fmt.Sprintf("%s.replies.protocol_patterns[%d]", p, k), "not a regular expression: %v", err)
 			}
+		}
+		for k, a := range t.ProtocolOffice {
+			email(fmt.Sprintf("%s.protocol_office[%d]", p, k), a)
 		}
 		if len(t.Offices) == 0 {
 			bad(p+".offices", "at least one office is required")

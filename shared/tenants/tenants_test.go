@@ -65,6 +65,7 @@ func TestValidate(t *testing.T) {
 		want string
 	}{
 		{"notify", func(c *Config) { c.Tenants[1].Offices[1].Notify[0] = "nobody" }, `tenants[1].offices[1].notify[0]: "nobody" is not an e-mail address`},
+		{"protocol office", func(c *Config) { c.Tenants[0].ProtocolOffice = []string{"ufficio protocollo"} }, `tenants[0].protocol_office[0]: "ufficio protocollo" is not an e-mail address`},
 		{"ipa", func(c *Config) { c.Tenants[0].ID = "C G999" }, `tenants[0].id: "C G999" is not an IPA code`},
 		{"dup tenant", func(c *Config) { c.Tenants[1].ID = "c_g999" }, `tenants[1].id: "c_g999" is also tenants[0].id`},
 		{"dup office", func(c *Config) { c.Tenants[0].Offices[3].Code = "SUAP" }, `tenants[0].offices[3].code: "SUAP" is also offices[0].code`},
