@@ -6,6 +6,7 @@
 package validate
 
 import (
+	"hash/maphash"
 	"io"
 	"strconv"
 	"strings"
@@ -77,7 +78,13 @@ type Options struct {
 type Validator struct {
 	today  domain.Date
 	places *places.Index
-	seen   map[personKey]int
+	// seen finds duplicates: a hash of each person, pointing into keys, where
+	// the full identity is kept to tell a real duplicate from a hash collision.
+	// Small uint64 keys keep the map compact at 100,000 rows.
+	seed maphash.Seed
+	seen map[uint64]int32
+	keys []personKey
+	rows []int
 }
 
 // personKey identifies a person within one list, to find duplicates.
@@ -89,7 +96,7 @@ type personKey struct {
 
 // New returns a Validator.
 func New(opts Options) *Validator {
-	v := &Validator{today: opts.Today, places: opts.Places, seen: make(map[personKey]int, 1024)}
+	v := &Validator{today: opts.Today, places: opts.Places, seed: maphash.MakeSeed(), seen: make(map[uint64]int32, 1024)}
 	if v.today.IsZero() {
 		v.today = domain.DateOf(time.Now().In(rome()))
 	}
@@ -179,16 +186,32 @@ func (v *Validator) Row(nr namelist.Row) Row {
 	v.fiscalCode(&out, val(namelist.FiscalCode))
 
 	if len(out.Errors) == 0 {
-		key := personKey{p.Surname, p.Name, p.BirthDate, p.BirthPlaceCode}
-		if first, dup := v.seen[key]; dup {
+		if first := v.firstRow(personKey{p.Surname, p.Name, p.BirthDate, p.BirthPlaceCode}, nr.Number); first != 0 {
 			out.DuplicateOf = first
 			fail(FieldRow, "Persona già presente nell'elenco alla riga "+strconv.Itoa(first)+": la riga non viene inviata due volte")
-		} else {
-			v.seen[key] = nr.Number
 		}
 	}
 	out.Valid = len(out.Errors) == 0
 	return out
+}
+
+// firstRow returns the row where the person k was first seen, or 0 (and remembers
+// row) when k is new. Hash collisions are followed by linear probing on the hash.
+func (v *Validator) firstRow(k personKey, row int) int {
+	h := maphash.Comparable(v.seed, k)
+	for {
+		i, ok := v.seen[h]
+		if !ok {
+			v.seen[h] = int32(len(v.keys))
+			v.keys = append(v.keys, k)
+			v.rows = append(v.rows, row)
+			return 0
+		}
+		if v.keys[i] == k {
+			return v.rows[i]
+		}
+		h++ // another person with the same hash: try the next slot
+	}
 }
 
 // birthplace resolves the comune or foreign state of birth. A list may have one column

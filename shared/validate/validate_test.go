@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"hash/maphash"
 	"strings"
 	"testing"
 	"time"
@@ -233,5 +234,27 @@ func TestParseDateForms(t *testing.T) {
 	}
 	if d, _ := parseBirthDate("61", today); d != (domain.Date{Year: 1900, Month: time.March, Day: 1}) {
 		t.Errorf("serial 61 gave %v, want 1900-03-01", d)
+	}
+}
+
+// TestDuplicateHashCollision checks that two different people whose hashes collide
+// are not taken for one another.
+func TestDuplicateHashCollision(t *testing.T) {
+	v := New(Options{Today: today})
+	a := personKey{"ROSSI", "MARIO", domain.Date{Year: 1980, Month: 1, Day: 1}, "H501"}
+	b := personKey{"ROSSO", "MARIO", domain.Date{Year: 1980, Month: 1, Day: 1}, "H501"}
+	if v.firstRow(b, 2) != 0 {
+		t.Fatal("first person reported as duplicate")
+	}
+	// Make a's hash point at b, as a collision would.
+	v.seen[maphash.Comparable(v.seed, a)] = v.seen[maphash.Comparable(v.seed, b)]
+	if got := v.firstRow(a, 3); got != 0 {
+		t.Fatalf("colliding person reported as duplicate of row %d", got)
+	}
+	if got := v.firstRow(a, 4); got != 3 {
+		t.Fatalf("real duplicate after a collision: got row %d, want 3", got)
+	}
+	if got := v.firstRow(b, 5); got != 2 {
+		t.Fatalf("first person's duplicate: got row %d, want 2", got)
 	}
 }
