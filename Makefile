@@ -12,6 +12,8 @@ all: lint test
 tools: node_modules/.installed
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
+	# A go.mod makes the go tool leave node_modules (which ships .go templates) out of ./...
+	printf 'module node_modules\n' > node_modules/go.mod
 	touch $@
 
 ## test: vet, format check and every test (unit, fuzz seeds, integration against local servers)
