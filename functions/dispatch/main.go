@@ -19,11 +19,13 @@ import (
 	_ "time/tzdata" // Europe/Rome without the system's zoneinfo
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/casellario-pec/casellario/shared/awsconf"
 	"github.com/casellario-pec/casellario/shared/dispatch"
 	"github.com/casellario-pec/casellario/shared/docs"
+	"github.com/casellario-pec/casellario/shared/notify/ports"
 	"github.com/casellario-pec/casellario/shared/pecmail"
 	"github.com/casellario-pec/casellario/shared/store"
 	"github.com/casellario-pec/casellario/shared/tenants"
@@ -67,10 +69,19 @@ func setup(ctx context.Context) (*dispatch.Handler, error) {
 		Secrets: secrets,
 		Sender:  &pecmail.SMTP{Secrets: secrets, TLS: tlsCfg},
 		Mailbox: &pecmail.IMAP{Secrets: secrets, TLS: tlsCfg},
-		Notify:  dispatch.SlogNotifier{Log: log},
+		Notify:  notifier(cfg, dispatch.SlogNotifier{Log: log}),
 		Log:     log,
 		Grace:   grace,
 	}, nil
+}
+
+// notifier queues e-mails to offices for the notify function when
+// CASELLARIO_NOTIFY_QUEUE_URL is set, and only logs otherwise.
+func notifier(cfg aws.Config, fallback dispatch.Notifier) dispatch.Notifier {
+	if n, ok := ports.FromEnv(cfg); ok {
+		return n
+	}
+	return fallback
 }
 
 func main() {

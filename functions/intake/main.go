@@ -3,7 +3,8 @@
 //
 // Environment: CASELLARIO_TABLE (shared/store), CASELLARIO_UPLOADS_BUCKET,
 // CASELLARIO_DOCUMENTS_BUCKET, CASELLARIO_SSE, CASELLARIO_KMS_KEY_ID
-// (shared/docs), CASELLARIO_TENANTS (shared/tenants), AWS_* (shared/awsconf).
+// (shared/docs), CASELLARIO_TENANTS (shared/tenants), AWS_* (shared/awsconf),
+// CASELLARIO_NOTIFY_QUEUE_URL (optional: the notify function's queue).
 package main
 
 import (
@@ -13,11 +14,13 @@ import (
 	_ "time/tzdata" // Europe/Rome without the system's zoneinfo
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/casellario-pec/casellario/shared/awsconf"
 	"github.com/casellario-pec/casellario/shared/docs"
 	"github.com/casellario-pec/casellario/shared/intake"
+	"github.com/casellario-pec/casellario/shared/notify/ports"
 	"github.com/casellario-pec/casellario/shared/store"
 	"github.com/casellario-pec/casellario/shared/tenants"
 )
@@ -47,9 +50,18 @@ func setup(ctx context.Context) (*intake.Handler, error) {
 		Store:   store.New(dynamodb.NewFromConfig(cfg), sopt),
 		Docs:    docs.New(awsconf.NewS3(cfg), dopt),
 		Tenants: tc,
-		Notify:  intake.SlogNotifier{Log: log},
+		Notify:  notifier(cfg, intake.SlogNotifier{Log: log}),
 		Log:     log,
 	}, nil
+}
+
+// notifier queues e-mails to offices for the notify function when
+// CASELLARIO_NOTIFY_QUEUE_URL is set, and only logs otherwise.
+func notifier(cfg aws.Config, fallback intake.Notifier) intake.Notifier {
+	if n, ok := ports.FromEnv(cfg); ok {
+		return n
+	}
+	return fallback
 }
 
 func main() {

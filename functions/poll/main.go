@@ -29,6 +29,7 @@ import (
 
 	"github.com/casellario-pec/casellario/shared/awsconf"
 	"github.com/casellario-pec/casellario/shared/docs"
+	"github.com/casellario-pec/casellario/shared/notify/ports"
 	"github.com/casellario-pec/casellario/shared/pec"
 	"github.com/casellario-pec/casellario/shared/pecmail"
 	"github.com/casellario-pec/casellario/shared/poll"
@@ -89,6 +90,9 @@ func setup(ctx context.Context) (*poll.Handler, error) {
 		Folder:  os.Getenv("CASELLARIO_POLL_FOLDER"),
 	}
 	h.Triage = h.Store.(*store.Dynamo)
+	if n, ok := ports.FromEnv(cfg); ok {
+		h.Notify = n
+	}
 	if h.Deadline, err = duration("CASELLARIO_POLL_DEADLINE"); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,86 @@
+package notify
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/casellario-pec/casellario/shared/domain"
+	"github.com/casellario-pec/casellario/shared/tenants"
+)
+
+// batches is a BatchReader over a map.
+type batches map[string]domain.Batch
+
+func (b batches) GetBatch(_ context.Context, tenant, id string) (domain.Batch, error) {
+	if x, ok := b[tenant+"/"+id]; ok {
+		return x, nil
+	}
+	return domain.Batch{}, domain.Errorf(domain.ENOTFOUND, "no batch %s", id)
+}
+
+func TestResolve(t *testing.T) {
+	r := Resolver{Tenants: tenants.Demo(), Batches: batches{
+		"c_g999/b1": {ID: "b1", Tenant: "c_g999", Office: "ACQUISTI", Protocol: proto, People: []string{"x-2", "x-3"}},
+	}}
+	tests := []struct {
+		name   string
+		ev     Event
+		to     string // comma-joined recipients
+		office string
+		check  func(Notice) bool
+	}{
+		{"list received", Event{Kind: ListReceived, Tenant: "c_g999", Office: "SUAP", Upload: "u1", Counts: domain.Counts{Rows: 2, Valid: 2}},
+			"suap@comune.prato.test", "Servizio attività economiche SUAP", func(n Notice) bool { return n.Counts.Valid == 2 }},
+		{"list rejected", Event{Kind: ListRejected, Tenant: "c_g999", Office: "SUAP", Upload: "u1"},
+			"suap@comune.prato.test", "Servizio attività economiche SUAP", func(n Notice) bool { return strings.Contains(n.Reason, "resoconto") }},
+		{"request sent takes the batch's protocol and size", Event{Kind: RequestSent, Tenant: "c_g999", Batch: "b1"},
+			"acquisti@comune.prato.test", "Servizio acquisti", func(n Notice) bool { return n.Protocol == proto && n.People == 2 }},
+		{"failure also to the protocol office", Event{Kind: RequestFailed, Tenant: "c_g999", Batch: "b1"},
+			"acquisti@comune.prato.test,protocollo@comune.prato.test", "Servizio acquisti", func(n Notice) bool { return n.Reason != "" }},
+		{"overdue also to the protocol office", Event{Kind: Overdue, Tenant: "c_g999", Batch: "b1", Days: 10},
+			"acquisti@comune.prato.test,protocollo@comune.prato.test", "Servizio acquisti", func(n Notice) bool { return n.Days == 10 }},
+		{"triage to the protocol office only", Event{Kind: Triage, Tenant: "c_g999", Triage: "t1"},
+			"protocollo@comune.prato.test", "Ufficio protocollo", func(n Notice) bool { return n.Triage == "t1" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n, err := r.Notice(context.Background(), tt.ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(n.To, ",") != tt.to || n.Office != tt.office || n.Comune != "Comune di Prato" || !tt.check(n) {
+				t.Fatalf("notice %+v", n)
+			}
+			if _, _, err := Render(n); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	for _, ev := range []Event{
+		{Kind: Delivered, Tenant: "c_x000", Batch: "b1"},
+		{Kind: Delivered, Tenant: "c_g999", Batch: "missing"},
+		{Kind: "bogus", Tenant: "c_g999"},
+	} {
+		if _, err := r.Notice(context.Background(), ev); err == nil {
+			t.Errorf("%+v resolved", ev)
+		}
+	}
+}
+
+func TestEventWireFormat(t *testing.T) {
+	ev := Event{Kind: Certificates, Tenant: "c_g999", Batch: "b1", Count: 3}
+	body, err := ev.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := UnmarshalEvent(body)
+	if err != nil || back != ev {
+		t.Fatalf("%s → %+v %v", body, back, err)
+	}
+	for _, bad := range []string{"", "{", `{"kind":"delivered"}`, `{"tenant":"c_g999"}`} {
+		if _, err := UnmarshalEvent(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
