@@ -17,6 +17,8 @@
 //	  "imap": "127.0.0.1:0",            // IMAP, implicit TLS
 //	  "inbound": "",                    // plain SMTP for ordinary mail (delivered as anomalia); "" = off
 //	  "dir": "",                        // where ca.pem is written; a temporary directory when empty
+//	  "persist": false,                 // keep the state in dir (required): the CA (ca.pem, ca-key.pem)
+//	                                    // and the mailboxes (mail/), restored at the next start
 //	  "mailboxes": [{"address": "protocollo@pec.comune.prato.test", "password": ""}],
 //	                                    // empty password: generated; default: the two Comuni and the Procura
 //	  "domains": [],                    // PEC domains served; default: the mailboxes' domains
@@ -40,6 +42,21 @@
 //	}
 //
 // Everything listens on loopback addresses only.
+//
+// # Persistence
+//
+// With "persist" the simulator survives a restart: the CA's certificate and
+// private key are written to dir at the first start (ca.pem, and ca-key.pem of
+// mode 0600) and loaded at later ones, so ca.pem stays the same file and old
+// messages still verify; the signer and TLS certificates are issued anew from
+// it at each start. Every mailbox is saved under dir/mail/ (package provider,
+// Config.StateDir) within a tenth of a second of each change and at Close, and
+// restored with the same folders, UIDVALIDITY, UIDs, flags, internal dates and
+// bytes. The Procura answers from its mailbox's flags, so a request answered
+// before the restart is not answered again and one that was waiting is
+// answered after its delay, counted anew. Receipts the provider was holding
+// (receipt_delay, the 12 h / 24 h timeouts) are lost. A corrupt state file
+// stops Start with an error naming it.
 package sim
 
 import (
@@ -50,6 +67,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -57,6 +75,7 @@ import (
 	"strings"
 
 	"github.com/casellario-pec/casellario/shared/sim/clock"
+	"github.com/casellario-pec/casellario/shared/sim/internal/atomicfile"
 	"github.com/casellario-pec/casellario/shared/sim/pki"
 	"github.com/casellario-pec/casellario/shared/sim/procura"
 	"github.com/casellario-pec/casellario/shared/sim/provider"
@@ -91,6 +110,7 @@ type Config struct {
 	IMAP       string             `json:"imap,omitempty"`
 	Inbound    string             `json:"inbound,omitempty"`
 	Dir        string             `json:"dir,omitempty"`
+	Persist    bool               `json:"persist,omitempty"` // keep the CA and the mailboxes in Dir
 	Mailboxes  []provider.Mailbox `json:"mailboxes,omitempty"`
 	Domains    []string           `json:"domains,omitempty"`
 	Folders    []string           `json:"folders,omitempty"`
@@ -207,26 +227,39 @@ func Start(ctx context.Context, cfg Config) (*World, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	var err error
-	if w.CA, err = pki.New("CA del gestore PEC simulato", cfg.RSA); err != nil {
-		return nil, err
-	}
-	w.CAPEM = w.CA.PEM()
-	dir := cfg.Dir
-	if dir == "" {
-		if dir, err = os.MkdirTemp("", "casellario-sim-"); err != nil {
+	dir, stateDir := cfg.Dir, ""
+	switch {
+	case cfg.Persist && dir == "":
+		return nil, errors.New("sim: persist needs dir")
+	case cfg.Persist:
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("sim: %w", err)
+		}
+		if w.CA, err = loadCA(dir, cfg.RSA, log); err != nil {
 			return nil, err
 		}
-		w.tmpDir = dir
+		stateDir = dir
+	default:
+		if w.CA, err = pki.New(caName, cfg.RSA); err != nil {
+			return nil, err
+		}
+		if dir == "" {
+			if dir, err = os.MkdirTemp("", "casellario-sim-"); err != nil {
+				return nil, err
+			}
+			w.tmpDir = dir
+		}
+		if err := os.WriteFile(filepath.Join(dir, caFile), w.CA.PEM(), 0o644); err != nil {
+			w.Close()
+			return nil, fmt.Errorf("sim: writing the CA: %w", err)
+		}
 	}
-	w.CAFile = filepath.Join(dir, "ca.pem")
-	if err := os.WriteFile(w.CAFile, w.CAPEM, 0o644); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("sim: writing the CA: %w", err)
-	}
+	w.CAPEM, w.CAFile = w.CA.PEM(), filepath.Join(dir, caFile)
 	w.Provider, err = provider.Start(provider.Config{
 		Mailboxes: boxes, Domains: cfg.Domains, Folders: cfg.Folders, MaxSize: cfg.MaxSize,
 		SMTPAddr: cfg.SMTP, IMAPAddr: cfg.IMAP, InboundAddr: cfg.Inbound,
 		CA: w.CA, Clock: w.Clock, Faults: cfg.Faults, Logger: log.With("component", "provider"), Journal: cfg.Journal,
+		StateDir: stateDir,
 	})
 	if err != nil {
 		w.Close()
@@ -266,6 +299,51 @@ func Start(ctx context.Context, cfg Config) (*World, error) {
 		return nil, err
 	}
 	return w, nil
+}
+
+const (
+	caName    = "CA del gestore PEC simulato"
+	caFile    = "ca.pem"
+	caKeyFile = "ca-key.pem"
+)
+
+// loadCA loads the CA saved in dir, or makes one and saves it there: the
+// certificate first, then the key (mode 0600), so that a start interrupted in
+// between makes a new CA next time instead of failing.
+func loadCA(dir string, useRSA bool, log *slog.Logger) (*pki.CA, error) {
+	certPath, keyPath := filepath.Join(dir, caFile), filepath.Join(dir, caKeyFile)
+	keyPEM, err := os.ReadFile(keyPath)
+	switch {
+	case err == nil:
+		certPEM, err := os.ReadFile(certPath)
+		if err != nil {
+			return nil, fmt.Errorf("sim: saved CA: %w (move %s aside to make a new CA)", err, keyPath)
+		}
+		ca, err := pki.Parse(certPEM, keyPEM, useRSA)
+		if err != nil {
+			return nil, fmt.Errorf("sim: saved CA %s, %s: %w (move both aside to make a new CA)", certPath, keyPath, err)
+		}
+		log.Info("CA loaded", "file", certPath)
+		return ca, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("sim: saved CA: %w", err)
+	}
+	ca, err := pki.New(caName, useRSA)
+	if err != nil {
+		return nil, err
+	}
+	keyPEM, err = ca.KeyPEM()
+	if err != nil {
+		return nil, err
+	}
+	if err := atomicfile.Write(certPath, ca.PEM(), 0o644); err != nil {
+		return nil, fmt.Errorf("sim: writing the CA: %w", err)
+	}
+	if err := atomicfile.Write(keyPath, keyPEM, 0o600); err != nil {
+		return nil, fmt.Errorf("sim: writing the CA key: %w", err)
+	}
+	log.Info("CA made and saved", "file", certPath)
+	return ca, nil
 }
 
 // RestartProcura stops the Procura and starts a new one with the same

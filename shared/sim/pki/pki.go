@@ -1,7 +1,8 @@
-// Package pki is the simulator's certificate authority, made at start: it
-// issues the provider's signing certificate (S/MIME of envelopes and receipts)
-// and the TLS certificate of its SMTP and IMAP servers. Its certificate (PEM) is
-// the trust store of whoever reads the simulator's mail.
+// Package pki is the simulator's certificate authority, made at start (or
+// loaded with Parse when the simulator keeps its state): it issues the
+// provider's signing certificate (S/MIME of envelopes and receipts) and the TLS
+// certificate of its SMTP and IMAP servers. Its certificate (PEM) is the trust
+// store of whoever reads the simulator's mail.
 package pki
 
 import (
@@ -14,6 +15,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"math/big"
 	"net"
@@ -126,6 +128,49 @@ func (ca *CA) TLSCertificate() (tls.Certificate, error) {
 // PEM returns the CA certificate in PEM.
 func (ca *CA) PEM() []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Certificate.Raw})
+}
+
+// KeyPEM returns the CA's private key in PEM (PKCS #8): a secret, to be
+// written only to a file of mode 0600.
+func (ca *CA) KeyPEM() ([]byte, error) {
+	der, err := x509.MarshalPKCS8PrivateKey(ca.Key)
+	if err != nil {
+		return nil, fmt.Errorf("pki: CA key: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+}
+
+// Parse loads a CA from its certificate (as PEM returns it) and its key (as
+// KeyPEM returns it). useRSA chooses the keys of what it issues, as in New.
+func Parse(certPEM, keyPEM []byte, useRSA bool) (*CA, error) {
+	cb, _ := pem.Decode(certPEM)
+	if cb == nil || cb.Type != "CERTIFICATE" {
+		return nil, errors.New("pki: no PEM certificate")
+	}
+	cert, err := x509.ParseCertificate(cb.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("pki: certificate: %w", err)
+	}
+	if !cert.IsCA {
+		return nil, errors.New("pki: the certificate is not a CA")
+	}
+	kb, _ := pem.Decode(keyPEM)
+	if kb == nil || kb.Type != "PRIVATE KEY" {
+		return nil, errors.New("pki: no PEM private key")
+	}
+	k, err := x509.ParsePKCS8PrivateKey(kb.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("pki: private key: %w", err)
+	}
+	key, ok := k.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("pki: unsupported key %T", k)
+	}
+	pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool })
+	if !ok || !pub.Equal(cert.PublicKey) {
+		return nil, errors.New("pki: the private key does not match the certificate")
+	}
+	return &CA{Certificate: cert, Key: key, rsa: useRSA}, nil
 }
 
 // Pool returns a pool holding the CA certificate.

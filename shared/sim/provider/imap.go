@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"crypto/tls"
 	"strings"
@@ -65,7 +66,70 @@ func (s *imapSession) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, optio
 		s.p.log.Info("IMAP session cut mid-FETCH (fault)", "mailbox", s.acct.address)
 		s.conn.arm(300)
 	}
-	return s.UserSession.Fetch(w, numSet, options)
+	err := s.UserSession.Fetch(w, numSet, options)
+	for _, bs := range options.BodySection {
+		if !bs.Peek {
+			s.p.touch() // \Seen set
+			break
+		}
+	}
+	return err
+}
+
+// The commands that change the mailboxes run under Provider.stateMu (a save
+// sees all of a MOVE or nothing of it) and mark the state to save.
+
+func (s *imapSession) changing() func() {
+	s.p.stateMu.RLock()
+	return func() {
+		s.p.stateMu.RUnlock()
+		s.p.touch()
+	}
+}
+
+func (s *imapSession) Create(mailbox string, options *imap.CreateOptions) error {
+	defer s.changing()()
+	return s.UserSession.Create(mailbox, options)
+}
+
+func (s *imapSession) Delete(mailbox string) error {
+	defer s.changing()()
+	return s.UserSession.Delete(mailbox)
+}
+
+func (s *imapSession) Rename(mailbox, newName string, options *imap.RenameOptions) error {
+	defer s.changing()()
+	return s.UserSession.Rename(mailbox, newName, options)
+}
+
+func (s *imapSession) Append(mailbox string, r imap.LiteralReader, options *imap.AppendOptions) (*imap.AppendData, error) {
+	// The literal is read from the network before the lock is taken.
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(r); err != nil {
+		return nil, err
+	}
+	defer s.changing()()
+	return s.UserSession.Append(mailbox, bytes.NewReader(buf.Bytes()), options)
+}
+
+func (s *imapSession) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *imap.StoreFlags, options *imap.StoreOptions) error {
+	defer s.changing()()
+	return s.UserSession.Store(w, numSet, flags, options)
+}
+
+func (s *imapSession) Copy(numSet imap.NumSet, dest string) (*imap.CopyData, error) {
+	defer s.changing()()
+	return s.UserSession.Copy(numSet, dest)
+}
+
+func (s *imapSession) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string) error {
+	defer s.changing()()
+	return s.UserSession.Move(w, numSet, dest)
+}
+
+func (s *imapSession) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) error {
+	defer s.changing()()
+	return s.UserSession.Expunge(w, uids)
 }
 
 func (s *imapSession) cutMatches(numSet imap.NumSet) bool {

@@ -22,7 +22,11 @@
 //
 // Everything is signed by a signer issued by the simulator's CA (package pki).
 // A submission without a Message-ID is refused at the SMTP level (receipts
-// quote it). Mailboxes live in memory (imapmemserver): a restart empties them.
+// quote it). Mailboxes live in memory (imapmemserver): a restart empties them,
+// unless Config.StateDir is set: then every mailbox, folder, message (bytes,
+// flags, internal date), UIDVALIDITY and UID is saved there on every change and
+// restored at start (see store.go). Receipts still waiting for their delay or
+// timeout when the provider stops are not saved.
 //
 // Faults (Faults, SetFaults, ChangeUIDValidity) make the provider misbehave in
 // the ways a pipeline must survive.
@@ -121,6 +125,9 @@ type Config struct {
 	Logger      *slog.Logger // discards when nil
 	// Journal keeps a copy of every message the provider writes (Written).
 	Journal bool
+	// StateDir, when set, is where the mailboxes are saved on every change
+	// and restored from at start; "" keeps them in memory only.
+	StateDir string
 }
 
 // Written is a message the provider wrote and delivered.
@@ -154,6 +161,11 @@ type Provider struct {
 	timers  map[clock.Timer]struct{}
 
 	deliverMu sync.Mutex // serialises appends with UIDVALIDITY changes
+
+	// stateMu is held for reading by every change to the mailboxes and for
+	// writing while a save reads them (Config.StateDir).
+	stateMu sync.RWMutex
+	store   *store // nil without Config.StateDir
 }
 
 type account struct {
@@ -200,6 +212,12 @@ func Start(cfg Config) (*Provider, error) {
 	for _, d := range cfg.Domains {
 		p.domains[strings.ToLower(d)] = true
 	}
+	if cfg.StateDir != "" {
+		p.store = &store{
+			dir: cfg.StateDir, dirty: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+			saved: map[string]map[string]savedMsg{}, uvMax: map[string]uint32{}, lastIndex: map[string][]byte{},
+		}
+	}
 	for _, m := range cfg.Mailboxes {
 		addr := strings.ToLower(strings.TrimSpace(m.Address))
 		if domainOf(addr) == "" || strings.Count(addr, "@") != 1 {
@@ -215,13 +233,26 @@ func Start(cfg Config) (*Provider, error) {
 			p.domains[domainOf(addr)] = true
 		}
 		u := imapmemserver.NewUser(addr, m.Password)
+		a := &account{address: addr, password: m.Password, user: u, sessions: map[*imapSession]struct{}{}}
+		if p.store != nil {
+			if err := p.restore(a); err != nil {
+				return nil, err
+			}
+		}
 		for _, f := range append([]string{"INBOX"}, cfg.Folders...) {
+			if _, err := u.Status(f, &imap.StatusOptions{}); err == nil {
+				continue // restored
+			}
 			if err := u.Create(f, nil); err != nil {
 				return nil, fmt.Errorf("provider: folder %q: %w", f, err)
 			}
 		}
 		p.mem.AddUser(u)
-		p.accounts[addr] = &account{address: addr, password: m.Password, user: u, sessions: map[*imapSession]struct{}{}}
+		p.accounts[addr] = a
+	}
+	if p.store != nil {
+		p.startStore()
+		p.touch() // saves the folders made now, and the mailboxes' first state
 	}
 	var err error
 	if p.signer, err = cfg.CA.Signer(cfg.Issuer, "posta-certificata@"+cfg.Domain); err != nil {
@@ -386,6 +417,7 @@ func (p *Provider) Close() error {
 		errs = append(errs, p.imapSrv.Close())
 	}
 	p.wg.Wait()
+	errs = append(errs, p.closeStore())
 	var out []error
 	for _, e := range errs {
 		if e != nil && !errors.Is(e, net.ErrClosed) && !errors.Is(e, smtp.ErrServerClosed) {
@@ -427,9 +459,12 @@ func (p *Provider) Append(address, folder string, raw []byte) error {
 	if a == nil {
 		return fmt.Errorf("provider: no mailbox %s", address)
 	}
+	p.stateMu.RLock()
+	defer p.stateMu.RUnlock()
 	p.deliverMu.Lock()
 	defer p.deliverMu.Unlock()
 	_, err := a.user.Append(folder, bytes.NewReader(raw), &imap.AppendOptions{Time: p.clock.Now()})
+	p.touch()
 	return err
 }
 
@@ -455,8 +490,11 @@ func (p *Provider) ChangeUIDValidity(address, folder string) error {
 	if a == nil {
 		return fmt.Errorf("provider: no mailbox %s", address)
 	}
+	p.stateMu.RLock()
+	defer p.stateMu.RUnlock()
 	p.deliverMu.Lock()
 	defer p.deliverMu.Unlock()
+	defer p.touch()
 	tmp := folder + ".rebuild"
 	if err := a.user.Rename(folder, tmp, nil); err != nil {
 		return fmt.Errorf("provider: %s: %w", folder, err)
