@@ -4,7 +4,7 @@ SHELL := /bin/bash
 GO ?= go
 PKGS := ./...
 
-.PHONY: all dev test bench build lint dataset tools clean
+.PHONY: all dev test bench build lint dataset tools clean browser
 
 all: lint test
 
@@ -16,8 +16,12 @@ node_modules/.installed: package.json package-lock.json
 	printf 'module node_modules\n' > node_modules/go.mod
 	touch $@
 
-## test: vet, format check and every test (unit, fuzz seeds, integration against local servers)
-test: lint tools
+## browser: Debian's chromium, for the browser test of the offices' web page (shared/api)
+browser:
+	@test -x /usr/bin/chromium || { $$(command -v sudo) apt-get update -qq && $$(command -v sudo) apt-get install -y -qq --no-install-recommends chromium; }
+
+## test: vet, format check and every test (unit, fuzz seeds, integration against local servers, browser)
+test: lint tools browser
 	$(GO) test -count=1 -timeout 12m $(PKGS)
 
 ## lint: go vet and a gofmt check

@@ -24,12 +24,13 @@ func runDev(ctx context.Context, e env, args []string) int {
 	dispatchEvery := fs.Duration("dispatch-every", time.Minute, "how often dispatch runs (negative: only on demand, casellario dispatch --now)")
 	pollEvery := fs.Duration("poll-every", 30*time.Second, "how often the PEC inbox is polled")
 	procuraDelay := fs.Duration("procura-delay", 30*time.Second, "how long the simulated Procura takes to answer (its evening batch)")
+	apiAddr := fs.String("api-addr", "127.0.0.1:8080", "where the offices' API and web page listen (a busy address falls back to a free port)")
 	tenantsFile := fs.String("tenants", "", "tenants configuration file (default: $CASELLARIO_TENANTS, else the demo: Prato and Vaiano)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if fs.NArg() != 0 {
-		fmt.Fprintln(e.stderr, "usage: casellario dev [--data DIR] [--dispatch-every D] [--poll-every D] [--procura-delay D] [--tenants FILE]")
+		fmt.Fprintln(e.stderr, "usage: casellario dev [--data DIR] [--dispatch-every D] [--poll-every D] [--procura-delay D] [--tenants FILE] [--api-addr ADDR]")
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -39,7 +40,7 @@ func runDev(ctx context.Context, e env, args []string) int {
 		return 2
 	}
 	run, err := localrun.Start(ctx, localrun.Options{DataDir: *data, DispatchEvery: *dispatchEvery, PollEvery: *pollEvery,
-		ProcuraDelay: *procuraDelay, Tenants: tc, Log: log})
+		ProcuraDelay: *procuraDelay, Tenants: tc, Log: log, APIAddr: *apiAddr})
 	if err != nil {
 		fmt.Fprintln(e.stderr, "casellario dev:", err)
 		return 1
@@ -47,7 +48,7 @@ func runDev(ctx context.Context, e env, args []string) int {
 	defer run.Close()
 	line, _ := json.Marshal(run.Endpoints)
 	fmt.Fprintln(e.stdout, string(line))
-	log.Info("local run ready", "data", *data, "endpoints", *data+"/"+localrun.EndpointsFile)
+	log.Info("local run ready", "data", *data, "endpoints", *data+"/"+localrun.EndpointsFile, "web", run.Endpoints.API+"/")
 	<-ctx.Done()
 	log.Info("stopping")
 	return 0

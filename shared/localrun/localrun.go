@@ -51,7 +51,8 @@ type Options struct {
 	ProcuraDelay  time.Duration // the Procura's "evening batch"; 0: 30 seconds
 	Tenants       *tenants.Config
 	Log           *slog.Logger
-	InMemory      bool // tests: S3 in memory, DynamoDB in memory, nothing kept
+	InMemory      bool   // tests: S3 in memory, DynamoDB in memory, nothing kept
+	APIAddr       string // the offices' API and web page; "": a free loopback port
 }
 
 // Mailbox is a PEC mailbox of the simulator, for endpoints.json.
@@ -76,6 +77,8 @@ type Endpoints struct {
 	MailSMTP        string    `json:"mail_smtp"` // the offices' mail stand-in (plain SMTP)
 	Mail            string    `json:"mail"`      // its HTTP list: GET /messages, /messages/{id}
 	Tenants         string    `json:"tenants"`   // path of the tenants file the run uses
+	API             string    `json:"api"`       // the offices' API (/api/v1/) and web page (/)
+	Users           []User    `json:"users"`     // demo users of the API with their tokens
 }
 
 // DefaultDataDir is where `casellario dev` keeps its data unless told otherwise:
@@ -200,11 +203,16 @@ func Start(ctx context.Context, o Options) (_ *Run, err error) {
 	if err != nil {
 		return nil, err
 	}
+	apiURL, users, err := r.serveAPI()
+	if err != nil {
+		return nil, err
+	}
 	r.Endpoints = Endpoints{
 		Region: r.AWS.Region, S3: r.s3srv.URL, DynamoDB: r.dyn.URL, Table: Table,
 		UploadsBucket: UploadsBucket, DocumentsBucket: DocumentsBucket,
 		SMTP: r.World.SMTPAddr, IMAP: r.World.IMAPAddr, CA: r.World.CAFile,
 		Control: control, Tenants: tenantsPath, MailSMTP: r.sink.SMTPAddr, Mail: r.sink.HTTPURL,
+		API: apiURL, Users: users,
 	}
 	for _, m := range r.World.Mailboxes {
 		r.Endpoints.Mailboxes = append(r.Endpoints.Mailboxes, Mailbox{m.Address, m.Password})
@@ -236,6 +244,7 @@ func (r *Run) startSim(ctx context.Context) (*sim.World, error) {
 		return nil, err
 	}
 	cfg.Logger = r.log.With("component", "sim")
+	cfg.Persist = true // the CA and the mailboxes survive a restart, like the DynamoDB and S3 data
 	cfg.Mailboxes = nil
 	seen := map[string]bool{}
 	add := func(addr, password string) {

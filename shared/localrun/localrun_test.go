@@ -12,10 +12,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
 	"github.com/casellario-pec/casellario/shared/docs"
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/intake"
 	"github.com/casellario-pec/casellario/shared/mailsink"
+	"github.com/casellario-pec/casellario/shared/pec"
 	"github.com/casellario-pec/casellario/shared/sim/procura"
 )
 
@@ -103,6 +107,7 @@ func TestRoundTripAndRestart(t *testing.T) {
 	if len(listed) != 2 {
 		t.Errorf("mail list has %d messages", len(listed))
 	}
+	caPEM := run.World.CAPEM
 	run.Close()
 
 	again, err := Start(ctx, opts)
@@ -118,6 +123,54 @@ func TestRoundTripAndRestart(t *testing.T) {
 	if err != nil || !bytes.Equal(data, []byte(list)) {
 		t.Fatalf("upload after restart: %v", err)
 	}
+	// The simulator kept its CA and its mailboxes: the Comune still holds the
+	// acceptance receipt, validly signed.
+	if !bytes.Equal(again.World.CAPEM, caPEM) || again.Endpoints.CA != ep.CA {
+		t.Fatal("the simulator's CA changed at the restart")
+	}
+	comune := again.opts.Tenants.Tenants[0].PEC.Address
+	accepted := false
+	for _, m := range inbox(t, again, comune) {
+		if m.Kind == pec.KindAccettazione && m.RefMessageID == batches[0].MessageID {
+			accepted = m.Signature.Status == pec.SignatureValid
+		}
+	}
+	if !accepted {
+		t.Fatal("after restart: no valid acceptance receipt in the Comune's INBOX")
+	}
+}
+
+// inbox reads and verifies the INBOX of a simulator mailbox.
+func inbox(t *testing.T, r *Run, address string) []*pec.Message {
+	t.Helper()
+	c, err := imapclient.DialTLS(r.World.IMAPAddr, &imapclient.Options{TLSConfig: r.World.CA.ClientTLS()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login(address, r.World.Password(address)).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	sd, err := c.Select("INBOX", &imap.SelectOptions{ReadOnly: true}).Wait()
+	if err != nil || sd.NumMessages == 0 {
+		t.Fatalf("INBOX of %s: %v messages, %v", address, sd, err)
+	}
+	var all imap.SeqSet
+	all.AddRange(1, sd.NumMessages)
+	section := &imap.FetchItemBodySection{Peek: true}
+	bufs, err := c.Fetch(all, &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{section}}).Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*pec.Message
+	for _, b := range bufs {
+		m, err := pec.Parse(b.FindBodySection(section), pec.ReadOptions{TrustStore: r.World.CA.Pool()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, m)
+	}
+	return out
 }
 
 func TestReadEndpointsErrors(t *testing.T) {

@@ -1,0 +1,388 @@
+// Package api is the offices' HTTP API and web page: one net/http handler that
+// the API Gateway HTTP API reaches through the Lambda adapter (LambdaHandler)
+// and that the local run serves directly.
+//
+// # Routes
+//
+// Everything JSON lives under /api/v1/ (openapi.json in this folder is the
+// contract, served at /api/v1/openapi.json, and a test checks that it and the
+// router agree); the web page (web/, embedded) is served at /.
+//
+// # Who may do what
+//
+// Every /api/v1/ route but openapi.json, config, template.xlsx and, in the
+// local run only, dev/users needs "Authorization: Bearer <JWT>" (see
+// JWTAuth for the claims). An office user sees its office's uploads, batches
+// and certificates; a protocol-office user sees its whole Comune and the
+// triage queue. Nobody sees another tenant's data: every lookup is keyed by
+// the caller's tenant, and another tenant's or another office's id answers
+// 404, never 403, so that ids do not reveal what exists.
+//
+// # Errors
+//
+// {"error":{"code":"","message":""}}, messages in Italian. Codes: unauthorized
+// (401), forbidden (403), not_found (404), method_not_allowed (405), invalid
+// (400), conflict (409), too_large (413), internal (500).
+//
+// Nothing here logs or puts in a URL a person's name, birth date or fiscal
+// code: logs carry tenant, office, ids and codes; certificate URLs carry the
+// subject id (<upload>-<row>).
+package api
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/casellario-pec/casellario/shared/docs"
+	"github.com/casellario-pec/casellario/shared/domain"
+	"github.com/casellario-pec/casellario/shared/namelist"
+	"github.com/casellario-pec/casellario/shared/poll"
+	"github.com/casellario-pec/casellario/shared/tenants"
+)
+
+//go:embed openapi.json
+var openapiJSON []byte
+
+//go:embed web
+var webFS embed.FS
+
+// OpenAPI returns the OpenAPI 3 document of the API.
+func OpenAPI() []byte { return openapiJSON }
+
+// Reprocessor handles a triage item's message again against a batch
+// (poll.Handler.Reprocess).
+type Reprocessor interface {
+	Reprocess(ctx context.Context, tenant, triageID, batch string, cause domain.Cause) (poll.ReprocessResult, error)
+}
+
+// DevUser is a demo user of the local run, with its token.
+type DevUser struct {
+	User
+	Token string `json:"token"`
+}
+
+// Config holds the handler's dependencies.
+type Config struct {
+	Store     domain.Store       // required
+	Triage    domain.TriageStore // required
+	Docs      *docs.Docs         // required
+	Tenants   *tenants.Config    // required
+	Auth      Authenticator      // required
+	Reprocess Reprocessor        // nil: triage assign answers 500
+	// DevUsers, when not nil, enables GET /api/v1/dev/users (local run only).
+	DevUsers func() []DevUser
+	// LoginURL is the sign-in page (Cognito hosted UI, implicit flow) the web
+	// page offers; empty: the page asks to paste a token.
+	LoginURL   string
+	PresignTTL time.Duration    // certificate URLs; 0: 5 minutes
+	Read       namelist.Options // upload limits (MaxBytes); zero: namelist defaults
+	Log        *slog.Logger     // nil: slog.Default()
+	Now        func() time.Time // nil: time.Now
+}
+
+// Handler is the API and the web page.
+type Handler struct {
+	cfg    Config
+	mux    *http.ServeMux
+	routes []Route
+	log    *slog.Logger
+}
+
+// Route is one registered API route.
+type Route struct {
+	Method, Path string
+	Public       bool
+}
+
+type ctxKey struct{}
+
+// userOf returns the authenticated user of a request.
+func userOf(r *http.Request) User { u, _ := r.Context().Value(ctxKey{}).(User); return u }
+
+// New builds the handler.
+func New(cfg Config) *Handler {
+	h := &Handler{cfg: cfg, mux: http.NewServeMux(), log: cfg.Log}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	pub := func(method, path string, fn http.HandlerFunc) {
+		h.routes = append(h.routes, Route{method, path, true})
+		h.mux.Handle(method+" "+path, fn)
+	}
+	auth := func(method, path string, fn func(http.ResponseWriter, *http.Request, User)) {
+		h.routes = append(h.routes, Route{method, path, false})
+		h.mux.Handle(method+" "+path, h.authenticated(fn))
+	}
+	const v1 = "/api/v1"
+	pub("GET", v1+"/openapi.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(openapiJSON)
+	})
+	pub("GET", v1+"/config", h.getConfig)
+	pub("GET", v1+"/template.xlsx", h.getTemplate)
+	if cfg.DevUsers != nil {
+		pub("GET", v1+"/dev/users", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, cfg.DevUsers()) })
+	}
+	auth("GET", v1+"/me", h.getMe)
+	auth("POST", v1+"/uploads", h.postUpload)
+	auth("GET", v1+"/uploads", h.listUploads)
+	auth("GET", v1+"/uploads/{id}", h.getUpload)
+	auth("GET", v1+"/uploads/{id}/report.json", h.getReport)
+	auth("GET", v1+"/uploads/{id}/refused.csv", h.getRefused)
+	auth("GET", v1+"/batches", h.listBatches)
+	auth("GET", v1+"/batches/{id}", h.getBatch)
+	auth("GET", v1+"/certificates/{subject}", h.getCertificate)
+	auth("GET", v1+"/triage", h.protocolOnly(h.listTriage))
+	auth("GET", v1+"/triage/{id}", h.protocolOnly(h.getTriage))
+	auth("POST", v1+"/triage/{id}/assign", h.protocolOnly(h.assignTriage))
+	auth("POST", v1+"/triage/{id}/dismiss", h.protocolOnly(h.dismissTriage))
+
+	static, _ := fs.Sub(webFS, "web")
+	files := http.FileServerFS(static)
+	h.mux.Handle("GET /{$}", securePage(files))
+	for _, name := range []string{"app.js", "style.css", "favicon.svg"} {
+		h.mux.Handle("GET /"+name, securePage(files))
+	}
+	return h
+}
+
+// Routes lists the API routes (for the OpenAPI check).
+func (h *Handler) Routes() []Route { return append([]Route(nil), h.routes...) }
+
+// securePage adds the headers of a page that runs only its own code.
+func securePage(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		w.Header().Set("Cache-Control", "no-cache")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// ServeHTTP routes a request; unknown API paths and methods answer JSON errors.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			h.log.ErrorContext(r.Context(), "api: panic", "method", r.Method, "route", routeOf(r), "panic", p)
+			writeError(w, http.StatusInternalServerError, "internal", msgInternal)
+		}
+	}()
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if _, pattern := h.mux.Handler(r); pattern == "" {
+		if !strings.HasPrefix(r.URL.Path, "/api/") && r.Method != http.MethodGet && r.Method != http.MethodHead {
+			writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "Metodo non consentito.")
+			return
+		}
+		// A path that exists with another method is 405, else 404.
+		for _, m := range []string{"GET", "POST", "PUT", "DELETE", "PATCH"} {
+			if m == r.Method {
+				continue
+			}
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, p := h.mux.Handler(probe); p != "" {
+				w.Header().Set("Allow", m)
+				writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "Metodo non consentito per questo indirizzo.")
+				return
+			}
+		}
+		writeError(w, http.StatusNotFound, "not_found", "Indirizzo non trovato.")
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// routeOf names a request for logs without its path parameters' values.
+func routeOf(r *http.Request) string {
+	if r.Pattern != "" {
+		return r.Pattern
+	}
+	return r.Method
+}
+
+const (
+	msgInternal     = "Errore interno. Riprovare più tardi o contattare l'assistenza."
+	msgUnauthorized = "Accesso non autorizzato: effettuare di nuovo l'accesso."
+	msgNotFound     = "Elemento non trovato."
+)
+
+func (h *Handler) authenticated(fn func(http.ResponseWriter, *http.Request, User)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		authz := r.Header.Get("Authorization")
+		scheme, token, ok := strings.Cut(authz, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="casellario"`)
+			writeError(w, http.StatusUnauthorized, "unauthorized", msgUnauthorized)
+			return
+		}
+		u, err := h.cfg.Auth.Authenticate(r.Context(), strings.TrimSpace(token))
+		if err != nil {
+			h.log.InfoContext(r.Context(), "api: token refused", "route", routeOf(r), "err", err)
+			w.Header().Set("WWW-Authenticate", `Bearer realm="casellario", error="invalid_token"`)
+			writeError(w, http.StatusUnauthorized, "unauthorized", msgUnauthorized)
+			return
+		}
+		t, err := h.cfg.Tenants.Tenant(u.Tenant)
+		if err == nil && u.Office != "" {
+			_, err = t.Office(u.Office)
+		}
+		if err != nil {
+			h.log.WarnContext(r.Context(), "api: token for an unknown tenant or office", "tenant", u.Tenant, "office", u.Office)
+			writeError(w, http.StatusForbidden, "forbidden", "Utente non abilitato: Comune o ufficio non configurato.")
+			return
+		}
+		fn(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, u)), u)
+	})
+}
+
+func (h *Handler) protocolOnly(fn func(http.ResponseWriter, *http.Request, User)) func(http.ResponseWriter, *http.Request, User) {
+	return func(w http.ResponseWriter, r *http.Request, u User) {
+		if !u.Protocol() {
+			writeError(w, http.StatusForbidden, "forbidden", "Funzione riservata all'ufficio protocollo.")
+			return
+		}
+		fn(w, r, u)
+	}
+}
+
+// errorBody is the JSON of every error.
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, status int, code, message string) {
+	var b errorBody
+	b.Error.Code, b.Error.Message = code, message
+	writeJSON(w, status, b)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// fail maps an error of a lower layer to an HTTP answer. Messages of lower
+// layers may be English or name internals: office users get Italian ones by
+// code; the cause goes to the log (without personal data: lower layers never
+// put any in errors).
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var de *domain.Error
+	code := domain.ErrorCode(err)
+	switch {
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "Il servizio non ha risposto in tempo. Riprovare.")
+	case code == domain.ENOTFOUND:
+		writeError(w, http.StatusNotFound, "not_found", msgNotFound)
+	case code == domain.ECONFLICT:
+		writeError(w, http.StatusConflict, "conflict", "L'operazione non è possibile nello stato attuale: aggiornare la pagina e riprovare.")
+	case code == domain.ETOOLARGE:
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", "Il file è troppo grande.")
+	case code == domain.EINVALID && errors.As(err, &de) && isItalian(de.Message):
+		writeError(w, http.StatusBadRequest, "invalid", de.Message)
+	case code == domain.EINVALID:
+		h.log.InfoContext(r.Context(), "api: invalid request", "route", routeOf(r), "err", err)
+		writeError(w, http.StatusBadRequest, "invalid", "Richiesta non valida.")
+	default:
+		h.log.ErrorContext(r.Context(), "api: request failed", "route", routeOf(r), "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", msgInternal)
+	}
+}
+
+// isItalian tells the Italian messages written for clerks (they start with
+// an upper-case letter and end with a full stop) from English internals.
+func isItalian(s string) bool {
+	return s != "" && s[0] >= 'A' && s[0] <= 'Z' && strings.HasSuffix(s, ".")
+}
+
+func (h *Handler) now() time.Time {
+	if h.cfg.Now != nil {
+		return h.cfg.Now()
+	}
+	return time.Now()
+}
+
+var rome = sync.OnceValue(func() *time.Location {
+	if l, err := time.LoadLocation("Europe/Rome"); err == nil {
+		return l
+	}
+	return time.FixedZone("CET", 3600)
+})
+
+func (h *Handler) getConfig(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"dev": h.cfg.DevUsers != nil, "login_url": h.cfg.LoginURL})
+}
+
+type officeView struct {
+	Code string `json:"code"`
+	Name string `json:"name"`
+}
+
+type meView struct {
+	User
+	TenantName string       `json:"tenant_name"`
+	Offices    []officeView `json:"offices"` // those the user may act for
+}
+
+func (h *Handler) getMe(w http.ResponseWriter, r *http.Request, u User) {
+	t, err := h.cfg.Tenants.Tenant(u.Tenant)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	v := meView{User: u, TenantName: t.Name, Offices: []officeView{}}
+	for _, o := range t.Offices {
+		if u.Protocol() || o.Code == u.Office {
+			v.Offices = append(v.Offices, officeView{o.Code, o.Name})
+		}
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// visible reports whether u may see something of office.
+func visible(u User, office string) bool { return u.Protocol() || u.Office == office }
+
+// offices are the offices u looks at: its own, or for the protocol office
+// the one asked (?office=) or every office of the Comune.
+func (h *Handler) offices(r *http.Request, u User) ([]string, error) {
+	q := r.URL.Query().Get("office")
+	if !u.Protocol() {
+		if q != "" && q != u.Office {
+			return nil, domain.Errorf(domain.ENOTFOUND, "office not visible")
+		}
+		return []string{u.Office}, nil
+	}
+	t, err := h.cfg.Tenants.Tenant(u.Tenant)
+	if err != nil {
+		return nil, err
+	}
+	if q != "" {
+		if _, err := t.Office(q); err != nil {
+			return nil, err
+		}
+		return []string{q}, nil
+	}
+	var out []string
+	for _, o := range t.Offices {
+		out = append(out, o.Code)
+	}
+	return out, nil
+}

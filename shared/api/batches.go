@@ -1,0 +1,313 @@
+package api
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/casellario-pec/casellario/shared/domain"
+)
+
+type protocolView struct {
+	Number string `json:"number"`
+	Date   string `json:"date"`
+}
+
+type batchView struct {
+	ID        string            `json:"id"`
+	Office    string            `json:"office"`
+	State     domain.BatchState `json:"state"`
+	Protocol  protocolView      `json:"protocol"`
+	MessageID string            `json:"message_id"`
+	People    int               `json:"people"`
+	Reason    string            `json:"reason"`
+	CreatedAt time.Time         `json:"created_at"`
+	UpdatedAt time.Time         `json:"updated_at"`
+}
+
+func viewBatch(b domain.Batch) batchView {
+	return batchView{ID: b.ID, Office: b.Office, State: b.State, Protocol: protocolView{b.Protocol.Number, b.Protocol.Date.String()},
+		MessageID: b.MessageID, People: len(b.People), Reason: b.Reason, CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt}
+}
+
+// Step is one step of a batch's timeline, as the web page shows it.
+type Step struct {
+	State string     `json:"state"` // uploaded, protocolled, sent, accepted, delivered, replied, completed, failed
+	Label string     `json:"label"` // Italian
+	At    *time.Time `json:"at"`    // when reached; null while not
+}
+
+var steps = []struct{ state, label string }{
+	{"uploaded", "caricata"},
+	{string(domain.BatchProtocolled), "protocollata"},
+	{string(domain.BatchSent), "inviata"},
+	{string(domain.BatchAccepted), "accettata"},
+	{string(domain.BatchDelivered), "consegnata"},
+	{string(domain.BatchReplied), "risposta ricevuta"},
+	{string(domain.BatchCompleted), "completata"},
+}
+
+// timeline lists the steps with the time each was first reached; a failed
+// batch ends with an "errore" step instead of "completata".
+func timeline(b domain.Batch, uploaded time.Time, evs []domain.Event) []Step {
+	first := map[string]time.Time{}
+	for _, e := range evs {
+		if e.About != "" {
+			continue
+		}
+		if t, ok := first[e.State]; !ok || e.At.Before(t) {
+			first[e.State] = e.At
+		}
+	}
+	if !uploaded.IsZero() {
+		first["uploaded"] = uploaded
+	} else if t, ok := first[string(domain.BatchQueued)]; ok {
+		first["uploaded"] = t
+	}
+	out := make([]Step, 0, len(steps))
+	for _, s := range steps {
+		if s.state == string(domain.BatchCompleted) && b.State == domain.BatchFailed {
+			at := first[string(domain.BatchFailed)]
+			out = append(out, Step{State: string(domain.BatchFailed), Label: "errore", At: timePtr(at, b.UpdatedAt)})
+			break
+		}
+		st := Step{State: s.state, Label: s.label}
+		if t, ok := first[s.state]; ok {
+			st.At = &t
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+func timePtr(t, fallback time.Time) *time.Time {
+	if t.IsZero() {
+		t = fallback
+	}
+	return &t
+}
+
+func (h *Handler) listBatches(w http.ResponseWriter, r *http.Request, u User) {
+	var batches []domain.Batch
+	var err error
+	q := r.URL.Query().Get("office")
+	if u.Protocol() && q == "" {
+		batches, err = h.cfg.Store.ListBatches(r.Context(), u.Tenant, "", nil, 100)
+	} else {
+		var offices []string
+		if offices, err = h.offices(r, u); err == nil {
+			batches, err = h.cfg.Store.ListBatches(r.Context(), u.Tenant, offices[0], nil, 100)
+		}
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out := make([]batchView, 0, len(batches))
+	for _, b := range batches {
+		out = append(out, viewBatch(b))
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedAt.After(out[j].CreatedAt) })
+	writeJSON(w, http.StatusOK, map[string]any{"batches": out})
+}
+
+func (h *Handler) getBatch(w http.ResponseWriter, r *http.Request, u User) {
+	id := r.PathValue("id")
+	if !domain.ValidID(id) {
+		writeError(w, http.StatusNotFound, "not_found", msgNotFound)
+		return
+	}
+	ctx := r.Context()
+	b, err := h.cfg.Store.GetBatch(ctx, u.Tenant, id)
+	if err == nil && !visible(u, b.Office) {
+		err = domain.Errorf(domain.ENOTFOUND, "no such batch")
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	subjects, err := h.cfg.Store.SubjectsOfBatch(ctx, u.Tenant, id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	evs, err := h.cfg.Store.Events(ctx, u.Tenant, id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	// "caricata": when the earliest list of its people was uploaded.
+	var uploaded time.Time
+	seen := map[string]bool{}
+	for _, s := range subjects {
+		if seen[s.Upload] {
+			continue
+		}
+		seen[s.Upload] = true
+		if up, err := h.cfg.Store.GetUpload(ctx, u.Tenant, s.Upload); err == nil && (uploaded.IsZero() || up.CreatedAt.Before(uploaded)) {
+			uploaded = up.CreatedAt
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"batch": viewBatch(b), "timeline": timeline(b, uploaded, evs),
+		"people": viewPeople(subjects), "events": viewEvents(evs)})
+}
+
+// getCertificate answers a short-lived URL of a person's certificate and
+// files one audit event per download under the person's upload.
+func (h *Handler) getCertificate(w http.ResponseWriter, r *http.Request, u User) {
+	id := r.PathValue("subject")
+	upload, _, err := domain.ParseSubjectID(id)
+	if err != nil {
+		writeError(w, http.StatusNotFound, "not_found", msgNotFound)
+		return
+	}
+	ctx := r.Context()
+	s, err := h.cfg.Store.GetSubject(ctx, u.Tenant, id)
+	if err == nil && !visible(u, s.Office) {
+		err = domain.Errorf(domain.ENOTFOUND, "no such subject")
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if s.Certificate == nil || s.Certificate.Key == "" {
+		writeError(w, http.StatusNotFound, "not_found", "Il certificato non è ancora arrivato.")
+		return
+	}
+	ttl := h.cfg.PresignTTL
+	if ttl <= 0 {
+		ttl = 5 * time.Minute
+	}
+	// The audit entry first: no URL leaves without its trace.
+	now := h.now().UTC()
+	if err := h.cfg.Store.AppendEvent(ctx, domain.Event{Tenant: u.Tenant, Subject: upload, About: id, At: now,
+		State: "downloaded", Detail: "certificate of subject " + id + " downloaded", Cause: domain.CauseUser(u.Name)}); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	url, err := h.cfg.Docs.PresignGet(ctx, h.cfg.Docs.Document(s.Certificate.Key), ttl)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.log.InfoContext(ctx, "api: certificate downloaded", "tenant", u.Tenant, "office", s.Office, "subject", id)
+	writeJSON(w, http.StatusOK, map[string]any{"url": url, "expires_at": now.Add(ttl), "outcome": s.Certificate.Outcome,
+		"sha256": s.Certificate.SHA256})
+}
+
+// Triage (protocol office only).
+
+func (h *Handler) listTriage(w http.ResponseWriter, r *http.Request, u User) {
+	state := domain.TriageState(r.URL.Query().Get("state"))
+	switch {
+	case state == "":
+		state = domain.TriageOpen
+	case state == "all":
+		state = ""
+	case !state.Valid():
+		writeError(w, http.StatusBadRequest, "invalid", "Stato non valido: open, assigned, dismissed o all.")
+		return
+	}
+	items, err := h.cfg.Triage.ListTriage(r.Context(), u.Tenant, state, 200)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if items == nil {
+		items = []domain.TriageItem{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+}
+
+func (h *Handler) getTriage(w http.ResponseWriter, r *http.Request, u User) {
+	it, err := h.cfg.Triage.GetTriage(r.Context(), u.Tenant, r.PathValue("id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, it)
+}
+
+// readBody decodes a small JSON body into v.
+func readBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid", "Richiesta non valida: atteso un oggetto JSON.")
+		return false
+	}
+	return true
+}
+
+func (h *Handler) assignTriage(w http.ResponseWriter, r *http.Request, u User) {
+	var in struct {
+		Batch string `json:"batch"`
+		Note  string `json:"note"`
+	}
+	if !readBody(w, r, &in) {
+		return
+	}
+	in.Batch = strings.TrimSpace(in.Batch)
+	if !domain.ValidID(in.Batch) {
+		writeError(w, http.StatusBadRequest, "invalid", "Indicare l'identificativo della richiesta (lotto) a cui appartiene il messaggio.")
+		return
+	}
+	if h.cfg.Reprocess == nil {
+		h.fail(w, r, domain.Errorf(domain.EINTERNAL, "api: no reprocessor configured"))
+		return
+	}
+	ctx := r.Context()
+	id := r.PathValue("id")
+	if _, err := h.cfg.Triage.GetTriage(ctx, u.Tenant, id); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if _, err := h.cfg.Store.GetBatch(ctx, u.Tenant, in.Batch); err != nil {
+		if domain.ErrorCode(err) == domain.ENOTFOUND {
+			writeError(w, http.StatusBadRequest, "invalid", "Nessuna richiesta con questo identificativo.")
+			return
+		}
+		h.fail(w, r, err)
+		return
+	}
+	who := domain.CauseUser(u.Name)
+	if note := strings.TrimSpace(in.Note); note != "" {
+		if _, err := h.cfg.Triage.AssignTriage(ctx, u.Tenant, id, in.Batch, note, who); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
+	res, err := h.cfg.Reprocess.Reprocess(ctx, u.Tenant, id, in.Batch, who)
+	if domain.ErrorCode(err) == domain.EINVALID {
+		h.log.InfoContext(ctx, "api: triage item not assignable", "tenant", u.Tenant, "item", id, "err", err)
+		writeError(w, http.StatusBadRequest, "invalid", "Il messaggio non può essere attribuito a una richiesta: non è una ricevuta né una risposta PEC leggibile. Archiviarlo con un motivo.")
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"item": res.Item, "certificates": res.Certificates, "remaining": res.Remaining})
+}
+
+func (h *Handler) dismissTriage(w http.ResponseWriter, r *http.Request, u User) {
+	var in struct {
+		Reason string `json:"reason"`
+	}
+	if !readBody(w, r, &in) {
+		return
+	}
+	if strings.TrimSpace(in.Reason) == "" {
+		writeError(w, http.StatusBadRequest, "invalid", "Indicare il motivo dell'archiviazione.")
+		return
+	}
+	it, err := h.cfg.Triage.DismissTriage(r.Context(), u.Tenant, r.PathValue("id"), strings.TrimSpace(in.Reason), domain.CauseUser(u.Name))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, it)
+}

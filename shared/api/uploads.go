@@ -1,0 +1,367 @@
+package api
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/casellario-pec/casellario/shared/docs"
+	"github.com/casellario-pec/casellario/shared/domain"
+	"github.com/casellario-pec/casellario/shared/intake"
+	"github.com/casellario-pec/casellario/shared/namelist"
+	"github.com/casellario-pec/casellario/shared/validate"
+)
+
+// uploadAnswer is the answer to an upload: the stored upload and the
+// validation of the list (the report of `casellario validate --json`, or
+// {"error":{code,message}} when the file cannot be read as a list).
+type uploadAnswer struct {
+	Upload     uploadView `json:"upload"`
+	Validation any        `json:"validation"`
+}
+
+type uploadView struct {
+	ID         string             `json:"id"`
+	Office     string             `json:"office"`
+	State      domain.UploadState `json:"state"`
+	Counts     domain.Counts      `json:"counts"`
+	UploadedBy string             `json:"uploaded_by"`
+	Reason     string             `json:"reason"`
+	HasReport  bool               `json:"has_report"`
+	CreatedAt  time.Time          `json:"created_at"`
+	UpdatedAt  time.Time          `json:"updated_at"`
+}
+
+func viewUpload(u domain.Upload) uploadView {
+	return uploadView{ID: u.ID, Office: u.Office, State: u.State, Counts: u.Counts, UploadedBy: u.UploadedBy,
+		Reason: u.Reason, HasReport: u.ReportKey != "", CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+}
+
+var contentTypes = map[string]string{
+	"csv":  "text/csv",
+	"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+	"json": "application/json",
+}
+
+// listExt decides the list format from the file name, else the content
+// type, else the content (namelist sniffs the content again when reading).
+func listExt(name, ctype string, data []byte) string {
+	if e := strings.TrimPrefix(strings.ToLower(path.Ext(name)), "."); docs.ValidUploadExt(e) {
+		return e
+	}
+	mt, _, _ := mime.ParseMediaType(ctype)
+	for e, t := range contentTypes {
+		if mt == t {
+			return e
+		}
+	}
+	switch {
+	case mt == "application/vnd.ms-excel" && bytes.HasPrefix(data, []byte("PK")):
+		return "xlsx"
+	case bytes.HasPrefix(data, []byte("PK\x03\x04")):
+		return "xlsx"
+	case mt == "text/plain" || mt == "application/csv" || mt == "text/comma-separated-values" || mt == "application/vnd.ms-excel":
+		return "csv"
+	}
+	trim := bytes.TrimSpace(data)
+	if len(trim) > 0 && (trim[0] == '[' || trim[0] == '{') {
+		return "json"
+	}
+	return "csv"
+}
+
+func (h *Handler) maxBytes() int64 {
+	if h.cfg.Read.MaxBytes > 0 {
+		return h.cfg.Read.MaxBytes
+	}
+	return namelist.DefaultMaxBytes
+}
+
+// postUpload stores a list (multipart field "file", or the raw body) under
+// docs.UploadKey, validates it for the answer; the S3 notification runs intake.
+func (h *Handler) postUpload(w http.ResponseWriter, r *http.Request, u User) {
+	q := r.URL.Query()
+	office := q.Get("office")
+	var name, ctype string
+	var data []byte
+	limit := h.maxBytes()
+	r.Body = http.MaxBytesReader(w, r.Body, limit+1<<20) // room for the multipart envelope
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	protoNum, protoDate := q.Get("protocol_number"), q.Get("protocol_date")
+	readErr := func(err error) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeError(w, http.StatusRequestEntityTooLarge, "too_large", tooLarge(limit))
+			return
+		}
+		writeError(w, http.StatusBadRequest, "invalid", "Impossibile leggere il file inviato.")
+	}
+	if mt == "multipart/form-data" {
+		mr, err := r.MultipartReader()
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "invalid", "Richiesta non valida: modulo multipart illeggibile.")
+			return
+		}
+		for {
+			p, err := mr.NextPart()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				readErr(err)
+				return
+			}
+			switch p.FormName() {
+			case "file":
+				name, ctype = p.FileName(), p.Header.Get("Content-Type")
+				if data, err = io.ReadAll(p); err != nil {
+					readErr(err)
+					return
+				}
+			case "office", "protocol_number", "protocol_date":
+				b, err := io.ReadAll(io.LimitReader(p, 256))
+				if err != nil {
+					readErr(err)
+					return
+				}
+				switch p.FormName() {
+				case "office":
+					if office == "" {
+						office = strings.TrimSpace(string(b))
+					}
+				case "protocol_number":
+					protoNum = strings.TrimSpace(string(b))
+				case "protocol_date":
+					protoDate = strings.TrimSpace(string(b))
+				}
+			}
+		}
+		if data == nil {
+			writeError(w, http.StatusBadRequest, "invalid", "Nessun file allegato: scegliere l'elenco da caricare (campo «file»).")
+			return
+		}
+	} else {
+		var err error
+		if data, err = io.ReadAll(r.Body); err != nil {
+			readErr(err)
+			return
+		}
+		ctype, name = r.Header.Get("Content-Type"), q.Get("filename")
+	}
+	if int64(len(data)) > limit {
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", tooLarge(limit))
+		return
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		writeError(w, http.StatusBadRequest, "invalid", "Il file è vuoto.")
+		return
+	}
+	switch {
+	case !u.Protocol():
+		if office != "" && office != u.Office {
+			writeError(w, http.StatusForbidden, "forbidden", "Si possono caricare elenchi solo per il proprio ufficio.")
+			return
+		}
+		office = u.Office
+	case office == "":
+		writeError(w, http.StatusBadRequest, "invalid", "Indicare l'ufficio per cui si carica l'elenco.")
+		return
+	}
+	if _, _, err := h.cfg.Tenants.Office(u.Tenant, office); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid", "Ufficio non configurato per questo Comune.")
+		return
+	}
+	meta := map[string]string{intake.MetaUploadedBy: u.Name}
+	if protoNum != "" || protoDate != "" {
+		meta[intake.MetaProtocolNumber], meta[intake.MetaProtocolDate] = protoNum, protoDate
+		if _, err := intake.ManualProtocol(meta); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
+	ext := listExt(name, ctype, data)
+	id := domain.NewID()
+	key := docs.UploadKey(u.Tenant, office, id, ext)
+
+	// Validate first (the answer), then store: intake validates again.
+	today := domain.DateOf(h.now().In(rome()))
+	var validation any
+	rep, verr := validate.File(key, bytes.NewReader(data), validate.Options{Today: today, Read: h.cfg.Read})
+	if verr != nil {
+		var re *namelist.ReadError
+		if !errors.As(verr, &re) {
+			h.fail(w, r, verr)
+			return
+		}
+		var b errorBody
+		b.Error.Code, b.Error.Message = re.Code, re.Message
+		validation = b
+	} else {
+		validation = rep
+	}
+	if _, err := h.cfg.Docs.PutWithMetadata(r.Context(), h.cfg.Docs.Upload(key), contentTypes[ext], bytes.NewReader(data), meta); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.log.InfoContext(r.Context(), "api: list uploaded", "tenant", u.Tenant, "office", office, "upload", id, "bytes", len(data))
+	up := domain.Upload{ID: id, Tenant: u.Tenant, Office: office, State: domain.UploadReceived, UploadedBy: u.Name, CreatedAt: h.now().UTC()}
+	if rep != nil {
+		up.Counts = domain.Counts{Rows: rep.Summary.Rows, Valid: rep.Summary.Valid, Invalid: rep.Summary.Invalid, Duplicates: rep.Summary.Duplicates}
+	}
+	up.UpdatedAt = up.CreatedAt
+	w.Header().Set("Location", "/api/v1/uploads/"+id)
+	writeJSON(w, http.StatusCreated, uploadAnswer{Upload: viewUpload(up), Validation: validation})
+}
+
+func tooLarge(limit int64) string {
+	return "Il file supera la dimensione massima consentita (" + itoa(int(limit>>20)) + " MB)."
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func (h *Handler) listUploads(w http.ResponseWriter, r *http.Request, u User) {
+	offices, err := h.offices(r, u)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out := []uploadView{}
+	for _, o := range offices {
+		ups, err := h.cfg.Store.ListUploads(r.Context(), u.Tenant, o, 50)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		for _, up := range ups {
+			out = append(out, viewUpload(up))
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedAt.After(out[j].CreatedAt) })
+	if len(out) > 100 {
+		out = out[:100]
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"uploads": out})
+}
+
+// personView is one person of an upload or batch, for the clerk who asked.
+type personView struct {
+	ID          string              `json:"id"` // subject id: <upload>-<row>
+	Upload      string              `json:"upload"`
+	Row         int                 `json:"row"`
+	Surname     string              `json:"surname"`
+	Name        string              `json:"name"`
+	FiscalCode  string              `json:"fiscal_code"`
+	State       domain.PersonState  `json:"state"`
+	Batch       string              `json:"batch"`
+	Reason      string              `json:"reason"`
+	Certificate *certificateSummary `json:"certificate"`
+}
+
+type certificateSummary struct {
+	Outcome    domain.Outcome `json:"outcome"`
+	ReceivedAt time.Time      `json:"received_at"`
+}
+
+func viewPeople(subjects []domain.Subject) []personView {
+	out := make([]personView, 0, len(subjects))
+	for _, s := range subjects {
+		p := personView{ID: s.ID, Upload: s.Upload, Row: s.Row, Surname: s.Person.Surname, Name: s.Person.Name,
+			FiscalCode: s.Person.FiscalCode, State: s.State, Batch: s.Batch, Reason: s.Reason}
+		if s.Certificate != nil {
+			p.Certificate = &certificateSummary{s.Certificate.Outcome, s.Certificate.ReceivedAt}
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+type eventView struct {
+	At     time.Time `json:"at"`
+	State  string    `json:"state"`
+	Detail string    `json:"detail"`
+	About  string    `json:"about,omitempty"`
+}
+
+func viewEvents(evs []domain.Event) []eventView {
+	out := make([]eventView, 0, len(evs))
+	for _, e := range evs {
+		out = append(out, eventView{e.At, e.State, e.Detail, e.About})
+	}
+	return out
+}
+
+// upload reads an upload the user may see; anything else is ENOTFOUND.
+func (h *Handler) upload(r *http.Request, u User) (domain.Upload, error) {
+	id := r.PathValue("id")
+	if !domain.ValidID(id) {
+		return domain.Upload{}, domain.Errorf(domain.ENOTFOUND, "no such upload")
+	}
+	up, err := h.cfg.Store.GetUpload(r.Context(), u.Tenant, id)
+	if err != nil {
+		return up, err
+	}
+	if !visible(u, up.Office) {
+		return domain.Upload{}, domain.Errorf(domain.ENOTFOUND, "no such upload")
+	}
+	return up, nil
+}
+
+func (h *Handler) getUpload(w http.ResponseWriter, r *http.Request, u User) {
+	up, err := h.upload(r, u)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	subjects, err := h.cfg.Store.SubjectsOfUpload(r.Context(), u.Tenant, up.ID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	evs, err := h.cfg.Store.Events(r.Context(), u.Tenant, up.ID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"upload": viewUpload(up), "people": viewPeople(subjects), "events": viewEvents(evs)})
+}
+
+func (h *Handler) getReport(w http.ResponseWriter, r *http.Request, u User) {
+	h.serveUploadDoc(w, r, u, docs.ReportKey, "application/json", "rapporto")
+}
+
+func (h *Handler) getRefused(w http.ResponseWriter, r *http.Request, u User) {
+	h.serveUploadDoc(w, r, u, intake.RefusedKey, "text/csv; charset=utf-8", "righe-scartate")
+}
+
+// serveUploadDoc answers a document intake wrote for an upload.
+func (h *Handler) serveUploadDoc(w http.ResponseWriter, r *http.Request, u User, key func(tenant, upload string) string, ctype, base string) {
+	up, err := h.upload(r, u)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	b, _, err := h.cfg.Docs.GetBytes(r.Context(), h.cfg.Docs.Document(key(u.Tenant, up.ID)))
+	if domain.ErrorCode(err) == domain.ENOTFOUND {
+		msg := "Il rapporto non è ancora pronto: riprovare tra qualche secondo."
+		if up.State != domain.UploadReceived {
+			msg = "Documento non disponibile per questo elenco."
+		}
+		writeError(w, http.StatusNotFound, "not_found", msg)
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+base+"-"+up.ID+path.Ext(key(u.Tenant, up.ID))+`"`)
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
+}
