@@ -25,27 +25,15 @@ import (
 	_ "time/tzdata"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/casellario-pec/casellario/shared/api"
-	"github.com/casellario-pec/casellario/shared/awsconf"
-	"github.com/casellario-pec/casellario/shared/docs"
+	"github.com/casellario-pec/casellario/shared/lambdaenv"
 	"github.com/casellario-pec/casellario/shared/pec"
 	"github.com/casellario-pec/casellario/shared/poll"
-	"github.com/casellario-pec/casellario/shared/store"
-	"github.com/casellario-pec/casellario/shared/tenants"
 )
 
 func setup(ctx context.Context) (*api.Handler, error) {
-	sopt, err := store.OptionsFromEnv()
-	if err != nil {
-		return nil, err
-	}
-	dopt, err := docs.OptionsFromEnv()
-	if err != nil {
-		return nil, err
-	}
-	tc, err := tenants.FromEnv()
+	env, err := lambdaenv.Load(ctx, true)
 	if err != nil {
 		return nil, err
 	}
@@ -53,22 +41,16 @@ func setup(ctx context.Context) (*api.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := awsconf.Load(ctx)
-	if err != nil {
-		return nil, err
-	}
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	st := store.New(dynamodb.NewFromConfig(cfg), sopt)
-	d := docs.New(awsconf.NewS3(cfg), dopt)
-	c := api.Config{Store: st, Triage: st, Docs: d, Tenants: tc, Auth: auth, LoginURL: os.Getenv("CASELLARIO_LOGIN_URL"), Log: log}
+	c := api.Config{Store: env.Store, Triage: env.Store, Docs: env.Docs, Tenants: env.Tenants, Auth: auth,
+		LoginURL: os.Getenv("CASELLARIO_LOGIN_URL"), Log: env.Log}
 	if f := os.Getenv("CASELLARIO_PEC_TRUST"); f != "" {
 		trust, err := pec.LoadTrustStore(f)
 		if err != nil {
 			return nil, err
 		}
-		c.Reprocess = &poll.Handler{Store: st, Triage: st, Docs: d, Tenants: tc, Trust: trust, Log: log}
+		c.Reprocess = &poll.Handler{Store: env.Store, Triage: env.Store, Docs: env.Docs, Tenants: env.Tenants, Trust: trust, Log: env.Log}
 	} else {
-		log.Warn("api: CASELLARIO_PEC_TRUST not set: triage assign is unavailable")
+		env.Log.Warn("api: CASELLARIO_PEC_TRUST not set: triage assign is unavailable")
 	}
 	return api.New(c), nil
 }

@@ -12,41 +12,23 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
-	"time"
 	_ "time/tzdata" // Europe/Rome without the system's zoneinfo
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/casellario-pec/casellario/shared/awsconf"
 	"github.com/casellario-pec/casellario/shared/dispatch"
-	"github.com/casellario-pec/casellario/shared/docs"
+	"github.com/casellario-pec/casellario/shared/lambdaenv"
 	"github.com/casellario-pec/casellario/shared/notify/ports"
 	"github.com/casellario-pec/casellario/shared/pecmail"
-	"github.com/casellario-pec/casellario/shared/store"
-	"github.com/casellario-pec/casellario/shared/tenants"
 )
 
 // setup builds the handler from the environment: the tenants file is parsed,
 // SDK clients are created (no network call); secrets are read lazily.
 func setup(ctx context.Context) (*dispatch.Handler, error) {
-	sopt, err := store.OptionsFromEnv()
-	if err != nil {
-		return nil, err
-	}
-	dopt, err := docs.OptionsFromEnv()
-	if err != nil {
-		return nil, err
-	}
-	tc, err := tenants.FromEnv()
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := awsconf.Load(ctx)
+	env, err := lambdaenv.Load(ctx, true)
 	if err != nil {
 		return nil, err
 	}
@@ -54,23 +36,20 @@ func setup(ctx context.Context) (*dispatch.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	var grace time.Duration
-	if v := os.Getenv("CASELLARIO_GRACE"); v != "" {
-		if grace, err = time.ParseDuration(v); err != nil || grace <= 0 {
-			return nil, fmt.Errorf("CASELLARIO_GRACE=%q: want a positive duration such as 10m", v)
-		}
+	grace, err := lambdaenv.Duration("CASELLARIO_GRACE")
+	if err != nil {
+		return nil, err
 	}
-	secrets := pecmail.AWSSecrets(cfg)
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	secrets := pecmail.AWSSecrets(env.AWS)
 	return &dispatch.Handler{
-		Store:   store.New(dynamodb.NewFromConfig(cfg), sopt),
-		Docs:    docs.New(awsconf.NewS3(cfg), dopt),
-		Tenants: tc,
+		Store:   env.Store,
+		Docs:    env.Docs,
+		Tenants: env.Tenants,
 		Secrets: secrets,
 		Sender:  &pecmail.SMTP{Secrets: secrets, TLS: tlsCfg},
 		Mailbox: &pecmail.IMAP{Secrets: secrets, TLS: tlsCfg},
-		Notify:  notifier(cfg, dispatch.SlogNotifier{Log: log}),
-		Log:     log,
+		Notify:  notifier(env.AWS, dispatch.SlogNotifier{Log: env.Log}),
+		Log:     env.Log,
 		Grace:   grace,
 	}, nil
 }

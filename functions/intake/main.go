@@ -15,43 +15,26 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/casellario-pec/casellario/shared/awsconf"
-	"github.com/casellario-pec/casellario/shared/docs"
 	"github.com/casellario-pec/casellario/shared/intake"
+	"github.com/casellario-pec/casellario/shared/lambdaenv"
 	"github.com/casellario-pec/casellario/shared/notify/ports"
-	"github.com/casellario-pec/casellario/shared/store"
-	"github.com/casellario-pec/casellario/shared/tenants"
 )
 
 // setup builds the handler from the environment. It parses the tenants file
 // and creates the SDK clients (no network call); the places index is built
 // lazily by the first validation.
 func setup(ctx context.Context) (*intake.Handler, error) {
-	sopt, err := store.OptionsFromEnv()
+	env, err := lambdaenv.Load(ctx, true)
 	if err != nil {
 		return nil, err
 	}
-	dopt, err := docs.OptionsFromEnv()
-	if err != nil {
-		return nil, err
-	}
-	tc, err := tenants.FromEnv()
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := awsconf.Load(ctx)
-	if err != nil {
-		return nil, err
-	}
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	return &intake.Handler{
-		Store:   store.New(dynamodb.NewFromConfig(cfg), sopt),
-		Docs:    docs.New(awsconf.NewS3(cfg), dopt),
-		Tenants: tc,
-		Notify:  notifier(cfg, intake.SlogNotifier{Log: log}),
-		Log:     log,
+		Store:   env.Store,
+		Docs:    env.Docs,
+		Tenants: env.Tenants,
+		Notify:  notifier(env.AWS, intake.SlogNotifier{Log: env.Log}),
+		Log:     env.Log,
 	}, nil
 }
 

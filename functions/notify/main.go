@@ -20,12 +20,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/casellario-pec/casellario/shared/awsconf"
+	"github.com/casellario-pec/casellario/shared/lambdaenv"
 	"github.com/casellario-pec/casellario/shared/notify"
 	"github.com/casellario-pec/casellario/shared/pecmail"
-	"github.com/casellario-pec/casellario/shared/store"
 	"github.com/casellario-pec/casellario/shared/tenants"
 )
 
@@ -55,15 +53,7 @@ func handle(ctx context.Context, s sender, log *slog.Logger, ev events.SQSEvent)
 }
 
 func setup(ctx context.Context) (notify.Direct, error) {
-	sopt, err := store.OptionsFromEnv()
-	if err != nil {
-		return notify.Direct{}, err
-	}
-	tc, err := tenants.FromEnv()
-	if err != nil {
-		return notify.Direct{}, err
-	}
-	cfg, err := awsconf.Load(ctx)
+	env, err := lambdaenv.Load(ctx, false)
 	if err != nil {
 		return notify.Direct{}, err
 	}
@@ -79,12 +69,12 @@ func setup(ctx context.Context) (notify.Direct, error) {
 	}
 	if name := os.Getenv("CASELLARIO_SMTP_SECRET"); name != "" {
 		// Read once at cold start: a rotated password takes effect with the next instance.
-		if m.Password, err = pecmail.AWSSecrets(cfg).Resolve(ctx, tenants.Secret{Secret: name}); err != nil {
+		if m.Password, err = pecmail.AWSSecrets(env.AWS).Resolve(ctx, tenants.Secret{Secret: name}); err != nil {
 			return notify.Direct{}, err
 		}
 	}
 	return notify.Direct{
-		Resolver: notify.Resolver{Tenants: tc, Batches: store.New(dynamodb.NewFromConfig(cfg), sopt)},
+		Resolver: notify.Resolver{Tenants: env.Tenants, Batches: env.Store},
 		Mailer:   m,
 	}, nil
 }

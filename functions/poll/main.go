@@ -21,48 +21,19 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"time"
 	_ "time/tzdata"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/casellario-pec/casellario/shared/awsconf"
-	"github.com/casellario-pec/casellario/shared/docs"
+	"github.com/casellario-pec/casellario/shared/lambdaenv"
 	"github.com/casellario-pec/casellario/shared/notify/ports"
 	"github.com/casellario-pec/casellario/shared/pec"
 	"github.com/casellario-pec/casellario/shared/pecmail"
 	"github.com/casellario-pec/casellario/shared/poll"
-	"github.com/casellario-pec/casellario/shared/store"
-	"github.com/casellario-pec/casellario/shared/tenants"
 )
 
-func duration(name string) (time.Duration, error) {
-	v := os.Getenv(name)
-	if v == "" {
-		return 0, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%s=%q: want a positive duration such as 4m", name, v)
-	}
-	return d, nil
-}
-
 func setup(ctx context.Context) (*poll.Handler, error) {
-	sopt, err := store.OptionsFromEnv()
-	if err != nil {
-		return nil, err
-	}
-	dopt, err := docs.OptionsFromEnv()
-	if err != nil {
-		return nil, err
-	}
-	tc, err := tenants.FromEnv()
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := awsconf.Load(ctx)
+	env, err := lambdaenv.Load(ctx, true)
 	if err != nil {
 		return nil, err
 	}
@@ -81,22 +52,22 @@ func setup(ctx context.Context) (*poll.Handler, error) {
 		}
 	}
 	h := &poll.Handler{
-		Store:   store.New(dynamodb.NewFromConfig(cfg), sopt),
-		Docs:    docs.New(awsconf.NewS3(cfg), dopt),
-		Tenants: tc,
-		Mail:    &poll.IMAPDialer{RootCAs: roots, Secrets: pecmail.AWSSecrets(cfg)},
+		Store:   env.Store,
+		Triage:  env.Store,
+		Docs:    env.Docs,
+		Tenants: env.Tenants,
+		Mail:    &poll.IMAPDialer{RootCAs: roots, Secrets: pecmail.AWSSecrets(env.AWS)},
 		Trust:   trust,
-		Log:     slog.New(slog.NewJSONHandler(os.Stdout, nil)),
+		Log:     env.Log,
 		Folder:  os.Getenv("CASELLARIO_POLL_FOLDER"),
 	}
-	h.Triage = h.Store.(*store.Dynamo)
-	if n, ok := ports.FromEnv(cfg); ok {
+	if n, ok := ports.FromEnv(env.AWS); ok {
 		h.Notify = n
 	}
-	if h.Deadline, err = duration("CASELLARIO_POLL_DEADLINE"); err != nil {
+	if h.Deadline, err = lambdaenv.Duration("CASELLARIO_POLL_DEADLINE"); err != nil {
 		return nil, err
 	}
-	if h.OverdueAfter, err = duration("CASELLARIO_OVERDUE_AFTER"); err != nil {
+	if h.OverdueAfter, err = lambdaenv.Duration("CASELLARIO_OVERDUE_AFTER"); err != nil {
 		return nil, err
 	}
 	return h, nil

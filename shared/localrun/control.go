@@ -20,30 +20,12 @@ func (r *Run) serveControl() (string, error) {
 		return "", err
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /dispatch", func(w http.ResponseWriter, req *http.Request) {
-		ctx, cancel := context.WithTimeout(req.Context(), 5*time.Minute)
-		defer cancel()
-		sum, err := r.pipeline.dispatch(ctx, domain.CauseUser("cli"))
-		w.Header().Set("Content-Type", "application/json")
-		if err != nil {
-			w.WriteHeader(http.StatusInternalServerError)
-			_ = json.NewEncoder(w).Encode(map[string]any{"error": err.Error(), "summary": sum})
-			return
-		}
-		_ = json.NewEncoder(w).Encode(sum)
-	})
-	mux.HandleFunc("POST /poll", func(w http.ResponseWriter, req *http.Request) {
-		ctx, cancel := context.WithTimeout(req.Context(), 5*time.Minute)
-		defer cancel()
-		sum, err := r.pipeline.pollNow(ctx, domain.CauseUser("cli"))
-		w.Header().Set("Content-Type", "application/json")
-		if err != nil {
-			w.WriteHeader(http.StatusInternalServerError)
-			_ = json.NewEncoder(w).Encode(map[string]any{"error": err.Error(), "summary": sum})
-			return
-		}
-		_ = json.NewEncoder(w).Encode(sum)
-	})
+	mux.HandleFunc("POST /dispatch", r.runNow(func(ctx context.Context) (any, error) {
+		return r.pipeline.dispatch(ctx, domain.CauseUser("cli"))
+	}))
+	mux.HandleFunc("POST /poll", r.runNow(func(ctx context.Context) (any, error) {
+		return r.pipeline.pollNow(ctx, domain.CauseUser("cli"))
+	}))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -56,4 +38,20 @@ func (r *Run) serveControl() (string, error) {
 		_ = srv.Shutdown(ctx)
 	})
 	return "http://" + l.Addr().String(), nil
+}
+
+// runNow answers a control request by running a function and writing its summary.
+func (r *Run) runNow(fn func(context.Context) (any, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, req *http.Request) {
+		ctx, cancel := context.WithTimeout(req.Context(), 5*time.Minute)
+		defer cancel()
+		sum, err := fn(ctx)
+		w.Header().Set("Content-Type", "application/json")
+		if err != nil {
+			w.WriteHeader(http.StatusInternalServerError)
+			_ = json.NewEncoder(w).Encode(map[string]any{"error": err.Error(), "summary": sum})
+			return
+		}
+		_ = json.NewEncoder(w).Encode(sum)
+	}
 }
