@@ -489,9 +489,21 @@ func TestRunErrors(t *testing.T) {
 	if sum := s.run(t); sum.Busy != 1 || sum.Created != 0 {
 		t.Errorf("busy: %s", summary(sum))
 	}
-	// The schedule entry point runs the same.
+	// The schedule entry point runs the same, for the Comune its detail names.
 	s.clock.Advance(2 * time.Minute)
-	if err := s.disp.HandleSchedule(context.Background(), eventBridge("ev-1")); err != nil {
+	for _, detail := range []string{`{"tenant":"c_x000"}`, `{"tenant":`} {
+		ev := eventBridge("ev-0")
+		ev.Detail = []byte(detail)
+		if err := s.disp.HandleSchedule(context.Background(), ev); err == nil {
+			t.Errorf("schedule detail %s accepted", detail)
+		}
+	}
+	if b := s.batches(t, suap); len(b) != 0 {
+		t.Fatalf("a refused schedule dispatched: %+v", b)
+	}
+	ev := eventBridge("ev-1")
+	ev.Detail = []byte(`{"tenant":"` + prato + `"}`)
+	if err := s.disp.HandleSchedule(context.Background(), ev); err != nil {
 		t.Fatal(err)
 	}
 	if b := s.batches(t, suap); len(b) != 1 || b[0].State != domain.BatchSent {

@@ -146,7 +146,19 @@ func (h *Handler) HandleSchedule(ctx context.Context, ev events.EventBridgeEvent
 	if id == "" {
 		id = "unknown"
 	}
-	sum, err := h.Run(ctx, domain.CauseSchedule(id))
+	run := h
+	if tenant, err := tenants.ScheduledTenant(ev.Detail); err != nil {
+		return err
+	} else if tenant != "" { // a schedule per Comune: work on that one alone
+		only, err := h.Tenants.Only(tenant)
+		if err != nil {
+			return err
+		}
+		one := *h
+		one.Tenants = only
+		run = &one
+	}
+	sum, err := run.Run(ctx, domain.CauseSchedule(id))
 	t := sum.Total()
 	h.log().Info("poll run", "mailboxes", len(sum.Mailboxes), "fetched", t.Fetched, "receipts", t.Receipts,
 		"replies", t.Replies, "certificates", t.Certificates, "triaged", t.Triaged, "duplicates", t.Duplicates, "err", err)

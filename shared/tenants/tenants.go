@@ -354,3 +354,28 @@ func (t *Tenant) Domain() domain.Tenant {
 func (o *Office) Domain(tenant string) domain.Office {
 	return domain.Office{Tenant: tenant, Code: o.Code, Name: o.Name, Notify: append([]string(nil), o.Notify...)}
 }
+
+// Only returns the configuration restricted to tenant id: a scheduled run for one
+// Comune works on that Comune alone.
+func (c *Config) Only(id string) (*Config, error) {
+	t, err := c.Tenant(id)
+	if err != nil {
+		return nil, err
+	}
+	return &Config{Tenants: []Tenant{*t}}, nil
+}
+
+// ScheduledTenant reads the tenant a schedule names in its event's detail
+// ({"tenant":"c_g999"}); "" when the detail names none (a run for every tenant).
+func ScheduledTenant(detail []byte) (string, error) {
+	if len(detail) == 0 || string(detail) == "null" {
+		return "", nil
+	}
+	var d struct {
+		Tenant string `json:"tenant"`
+	}
+	if err := json.Unmarshal(detail, &d); err != nil {
+		return "", fmt.Errorf("schedule detail: %w", err)
+	}
+	return d.Tenant, nil
+}

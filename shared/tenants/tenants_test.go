@@ -119,3 +119,30 @@ func TestLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestOnlyAndScheduledTenant(t *testing.T) {
+	c := Demo()
+	one, err := c.Only("c_l537")
+	if err != nil || len(one.Tenants) != 1 || one.Tenants[0].ID != "c_l537" {
+		t.Fatalf("Only: %+v %v", one, err)
+	}
+	if _, err := c.Only("c_x000"); err == nil {
+		t.Error("unknown tenant accepted")
+	}
+	tests := []struct {
+		detail, want string
+		ok           bool
+	}{
+		{"", "", true},
+		{"null", "", true},
+		{"{}", "", true},
+		{`{"tenant":"c_g999"}`, "c_g999", true},
+		{`{"tenant":`, "", false},
+	}
+	for _, tt := range tests {
+		got, err := ScheduledTenant([]byte(tt.detail))
+		if got != tt.want || (err == nil) != tt.ok {
+			t.Errorf("%q: %q %v", tt.detail, got, err)
+		}
+	}
+}
