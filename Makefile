@@ -49,3 +49,7 @@ dev: build tools
 
 clean:
 	rm -rf bin build node_modules/.installed
+
+# The Lambda packages and the CDK app: make build (zips), build-repro, infra-test (run by make test), synth, deploy,
+# deploy-local, diagram. See infra/README.md.
+include infra/infra.mk
