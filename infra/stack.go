@@ -34,7 +34,7 @@ import (
 
 // The custom metrics the functions publish through CloudWatch Embedded Metric Format (see README.md).
 const (
-	MetricNamespace      = "Casellario"
+	MetricNamespace      = "Casellario"     // = poll.MetricNamespace: the poll function writes it (Embedded Metric Format)
 	MetricOverdueBatches = "OverdueBatches" // poll: delivered batches without a reply after CASELLARIO_OVERDUE_AFTER
 	// SMTPSecretName is the notify function's SMTP account (JSON: host, port, username, password, from).
 	SMTPSecretName = "casellario/smtp"

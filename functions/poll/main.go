@@ -60,6 +60,7 @@ func setup(ctx context.Context) (*poll.Handler, error) {
 		Trust:   trust,
 		Log:     env.Log,
 		Folder:  os.Getenv("CASELLARIO_POLL_FOLDER"),
+		Metrics: os.Stdout,
 	}
 	if n, ok := ports.FromEnv(env.AWS); ok {
 		h.Notify = n

@@ -3,6 +3,7 @@ package poll_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -250,8 +251,13 @@ func TestOverdue(t *testing.T) {
 	for _, st := range []domain.BatchState{domain.BatchSent, domain.BatchDelivered} {
 		b = must[domain.Batch](t)(f.st.AdvanceBatch(ctx, domain.BatchChange{Tenant: f.t.ID, ID: b.ID, To: st, Cause: cause}))
 	}
+	var metrics bytes.Buffer
+	f.h.Metrics = &metrics
 	if sum := f.run(t); sum.Overdue != 0 {
 		t.Fatalf("overdue at once: %+v", sum)
+	}
+	if got := overdueMetric(t, &metrics); got != 0 {
+		t.Fatalf("metric %d before the batch is overdue", got)
 	}
 	f.h.Now = func() time.Time { return time.Now().Add(11 * 24 * time.Hour) }
 	if sum := f.run(t); sum.Overdue != 1 || f.notices(poll.NoticeOverdue) != 1 {
@@ -260,4 +266,35 @@ func TestOverdue(t *testing.T) {
 	if sum := f.run(t); sum.Overdue != 0 || f.notices(poll.NoticeOverdue) != 1 {
 		t.Fatalf("overdue notice repeated: %+v", sum)
 	}
+	// The metric counts every overdue batch, alerted before or not.
+	if got := overdueMetric(t, &metrics); got != 1 {
+		t.Fatalf("metric %d, want 1", got)
+	}
+}
+
+// overdueMetric reads the last Embedded Metric Format line written and checks its shape.
+func overdueMetric(t *testing.T, b *bytes.Buffer) int {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	var m struct {
+		AWS struct {
+			Timestamp         int64
+			CloudWatchMetrics []struct {
+				Namespace  string
+				Dimensions [][]string
+				Metrics    []struct{ Name, Unit string }
+			}
+		} `json:"_aws"`
+		Tenant         string
+		OverdueBatches *int
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &m); err != nil || m.OverdueBatches == nil {
+		t.Fatalf("metric line %q: %v", lines[len(lines)-1], err)
+	}
+	cw := m.AWS.CloudWatchMetrics
+	if m.Tenant == "" || m.AWS.Timestamp == 0 || len(cw) != 1 || cw[0].Namespace != poll.MetricNamespace ||
+		len(cw[0].Metrics) != 1 || cw[0].Metrics[0].Name != poll.MetricOverdueBatches || len(cw[0].Dimensions) != 2 {
+		t.Fatalf("metric shape %+v", m)
+	}
+	return *m.OverdueBatches
 }

@@ -25,6 +25,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -41,6 +42,10 @@ const (
 	DefaultDeadline     = 4 * time.Minute // for a Lambda timeout of 5 minutes
 	DefaultFolder       = "Archivio"
 	DefaultOverdueAfter = 10 * 24 * time.Hour
+	// MetricNamespace and MetricOverdueBatches name the metric the overdue
+	// alarm of the stack watches (infra/stack.go has the same names).
+	MetricNamespace      = "Casellario"
+	MetricOverdueBatches = "OverdueBatches"
 )
 
 // Handler polls every tenant's PEC mailbox. Store, Triage, Docs, Tenants and
@@ -63,6 +68,9 @@ type Handler struct {
 	// OverdueAfter: a delivered batch without a reply this long after delivery
 	// is overdue; DefaultOverdueAfter when 0.
 	OverdueAfter time.Duration
+	// Metrics, when set, receives the OverdueBatches metric in CloudWatch
+	// Embedded Metric Format (the poll function sets os.Stdout).
+	Metrics io.Writer
 }
 
 // MailboxSummary is what one run did with one mailbox.
@@ -183,10 +191,12 @@ func (h *Handler) Run(ctx context.Context, cause domain.Cause) (Summary, error) 
 			errs = append(errs, fmt.Errorf("poll: mailbox of %s: %w", t.ID, err))
 			h.log().Error("mailbox poll failed", "tenant", t.ID, "mailbox", t.PEC.Address, "err", err)
 		}
-		n, err := h.checkOverdue(ctx, t, cause)
+		n, overdue, err := h.checkOverdue(ctx, t, cause)
 		ms.Overdue = n
 		if err != nil {
 			errs = append(errs, fmt.Errorf("poll: overdue batches of %s: %w", t.ID, err))
+		} else {
+			h.emitOverdue(t.ID, overdue)
 		}
 		sum.Mailboxes = append(sum.Mailboxes, ms)
 	}

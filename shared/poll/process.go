@@ -3,6 +3,7 @@ package poll
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -476,22 +477,24 @@ func (h *Handler) addByMessageID(ctx context.Context, t *tenants.Tenant, id stri
 }
 
 // checkOverdue alerts once about each delivered batch without a reply after
-// OverdueAfter, and files an event so that the alert is not repeated.
-func (h *Handler) checkOverdue(ctx context.Context, t *tenants.Tenant, cause domain.Cause) (int, error) {
+// OverdueAfter, and files an event so that the alert is not repeated. It returns
+// the batches alerted now and all those overdue (alerted before or not), the
+// figure of the OverdueBatches metric.
+func (h *Handler) checkOverdue(ctx context.Context, t *tenants.Tenant, cause domain.Cause) (n, overdue int, err error) {
 	bs, err := h.Store.ListBatches(ctx, t.ID, "", []domain.BatchState{domain.BatchDelivered}, 0)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	after := h.overdueAfter()
 	now := h.now()
-	n := 0
 	for _, b := range bs {
 		if now.Sub(b.UpdatedAt) < after {
 			continue
 		}
+		overdue++
 		evs, err := h.Store.Events(ctx, t.ID, b.ID)
 		if err != nil {
-			return n, err
+			return n, overdue, err
 		}
 		told := false
 		for _, e := range evs {
@@ -512,12 +515,41 @@ func (h *Handler) checkOverdue(ctx context.Context, t *tenants.Tenant, cause dom
 		}
 		if err := h.Store.AppendEvent(ctx, domain.Event{Tenant: t.ID, Subject: b.ID, At: b.UpdatedAt.Add(after), State: string(b.State),
 			Detail: detail, Cause: cause}); err != nil {
-			return n, err
+			return n, overdue, err
 		}
 		h.log().Warn("batch overdue", "tenant", t.ID, "batch", b.ID)
 		n++
 	}
-	return n, nil
+	return n, overdue, nil
+}
+
+// emitOverdue writes the OverdueBatches metric of one tenant in CloudWatch
+// Embedded Metric Format (one JSON line; Lambda ships stdout to CloudWatch Logs,
+// which extracts the metric): the empty dimension set feeds the alarm, Tenant
+// the per-Comune graph.
+func (h *Handler) emitOverdue(tenant string, overdue int) {
+	if h.Metrics == nil {
+		return
+	}
+	line := map[string]any{
+		"_aws": map[string]any{
+			"Timestamp": h.now().UnixMilli(),
+			"CloudWatchMetrics": []any{map[string]any{
+				"Namespace":  MetricNamespace,
+				"Dimensions": [][]string{{}, {"Tenant"}},
+				"Metrics":    []any{map[string]string{"Name": MetricOverdueBatches, "Unit": "Count"}},
+			}},
+		},
+		"Tenant":             tenant,
+		MetricOverdueBatches: overdue,
+	}
+	b, err := json.Marshal(line)
+	if err == nil {
+		_, err = fmt.Fprintf(h.Metrics, "%s\n", b)
+	}
+	if err != nil {
+		h.log().Warn("overdue metric not written", "tenant", tenant, "err", err)
+	}
 }
 
 // ReprocessResult is what Reprocess did.
