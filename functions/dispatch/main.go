@@ -17,7 +17,6 @@ import (
 	_ "time/tzdata" // Europe/Rome without the system's zoneinfo
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/casellario-pec/casellario/shared/dispatch"
 	"github.com/casellario-pec/casellario/shared/lambdaenv"
@@ -48,19 +47,10 @@ func setup(ctx context.Context) (*dispatch.Handler, error) {
 		Secrets: secrets,
 		Sender:  &pecmail.SMTP{Secrets: secrets, TLS: tlsCfg},
 		Mailbox: &pecmail.IMAP{Secrets: secrets, TLS: tlsCfg},
-		Notify:  notifier(env.AWS, dispatch.SlogNotifier{Log: env.Log}),
+		Notify:  ports.Or[dispatch.Notifier](env.AWS, dispatch.SlogNotifier{Log: env.Log}),
 		Log:     env.Log,
 		Grace:   grace,
 	}, nil
-}
-
-// notifier queues e-mails to offices for the notify function when
-// CASELLARIO_NOTIFY_QUEUE_URL is set, and only logs otherwise.
-func notifier(cfg aws.Config, fallback dispatch.Notifier) dispatch.Notifier {
-	if n, ok := ports.FromEnv(cfg); ok {
-		return n
-	}
-	return fallback
 }
 
 func main() {

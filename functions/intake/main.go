@@ -14,7 +14,6 @@ import (
 	_ "time/tzdata" // Europe/Rome without the system's zoneinfo
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/casellario-pec/casellario/shared/intake"
 	"github.com/casellario-pec/casellario/shared/lambdaenv"
@@ -33,18 +32,9 @@ func setup(ctx context.Context) (*intake.Handler, error) {
 		Store:   env.Store,
 		Docs:    env.Docs,
 		Tenants: env.Tenants,
-		Notify:  notifier(env.AWS, intake.SlogNotifier{Log: env.Log}),
+		Notify:  ports.Or[intake.Notifier](env.AWS, intake.SlogNotifier{Log: env.Log}),
 		Log:     env.Log,
 	}, nil
-}
-
-// notifier queues e-mails to offices for the notify function when
-// CASELLARIO_NOTIFY_QUEUE_URL is set, and only logs otherwise.
-func notifier(cfg aws.Config, fallback intake.Notifier) intake.Notifier {
-	if n, ok := ports.FromEnv(cfg); ok {
-		return n
-	}
-	return fallback
 }
 
 func main() {

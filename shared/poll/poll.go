@@ -154,18 +154,12 @@ func (h *Handler) HandleSchedule(ctx context.Context, ev events.EventBridgeEvent
 	if id == "" {
 		id = "unknown"
 	}
-	run := h
-	if tenant, err := tenants.ScheduledTenant(ev.Detail); err != nil {
+	scoped, err := h.Tenants.ForSchedule(ev.Detail) // a schedule per Comune: that one alone
+	if err != nil {
 		return err
-	} else if tenant != "" { // a schedule per Comune: work on that one alone
-		only, err := h.Tenants.Only(tenant)
-		if err != nil {
-			return err
-		}
-		one := *h
-		one.Tenants = only
-		run = &one
 	}
+	run := *h
+	run.Tenants = scoped
 	sum, err := run.Run(ctx, domain.CauseSchedule(id))
 	t := sum.Total()
 	h.log().Info("poll run", "mailboxes", len(sum.Mailboxes), "fetched", t.Fetched, "receipts", t.Receipts,

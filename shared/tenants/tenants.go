@@ -365,6 +365,16 @@ func (c *Config) Only(id string) (*Config, error) {
 	return &Config{Tenants: []Tenant{*t}}, nil
 }
 
+// ForSchedule returns the configuration a scheduled run works on: the Comune its
+// event's detail names ({"tenant":"c_g999"}), or every Comune when it names none.
+func (c *Config) ForSchedule(detail []byte) (*Config, error) {
+	id, err := ScheduledTenant(detail)
+	if err != nil || id == "" {
+		return c, err
+	}
+	return c.Only(id)
+}
+
 // ScheduledTenant reads the tenant a schedule names in its event's detail
 // ({"tenant":"c_g999"}); "" when the detail names none (a run for every tenant).
 func ScheduledTenant(detail []byte) (string, error) {

@@ -129,6 +129,17 @@ func TestOnlyAndScheduledTenant(t *testing.T) {
 	if _, err := c.Only("c_x000"); err == nil {
 		t.Error("unknown tenant accepted")
 	}
+	if all, err := c.ForSchedule(nil); err != nil || all != c {
+		t.Errorf("a schedule naming no tenant should see them all: %v", err)
+	}
+	if one, err := c.ForSchedule([]byte(`{"tenant":"c_g999"}`)); err != nil || len(one.Tenants) != 1 || one.Tenants[0].ID != "c_g999" {
+		t.Errorf("ForSchedule: %+v %v", one, err)
+	}
+	for _, bad := range []string{`{"tenant":"c_x000"}`, `{`} {
+		if _, err := c.ForSchedule([]byte(bad)); err == nil {
+			t.Errorf("ForSchedule(%s) accepted", bad)
+		}
+	}
 	tests := []struct {
 		detail, want string
 		ok           bool

@@ -19,3 +19,15 @@ func FromEnv(cfg aws.Config) (n Notifier, ok bool) {
 	}
 	return Notifier{Publisher: notify.SQS{Client: sqs.NewFromConfig(cfg), QueueURL: url}}, true
 }
+
+// Or returns the queue notifier when CASELLARIO_NOTIFY_QUEUE_URL is set, else
+// fallback (a function's logging notifier). N is the function's port, which
+// Notifier implements.
+func Or[N any](cfg aws.Config, fallback N) N {
+	if n, ok := FromEnv(cfg); ok {
+		if port, ok := any(n).(N); ok {
+			return port
+		}
+	}
+	return fallback
+}

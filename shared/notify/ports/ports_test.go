@@ -4,7 +4,10 @@ import (
 	"context"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/casellario-pec/casellario/shared/domain"
+	"github.com/casellario-pec/casellario/shared/intake"
 	"github.com/casellario-pec/casellario/shared/notify"
 	"github.com/casellario-pec/casellario/shared/poll"
 )
@@ -39,5 +42,22 @@ func TestPorts(t *testing.T) {
 	}
 	if got[0].Counts.Invalid != 1 || got[2].Count != 2 || got[7].Days != 10 || got[8].Triage != "t1" {
 		t.Errorf("event details lost: %+v", got)
+	}
+}
+
+func TestOr(t *testing.T) {
+	cfg := aws.Config{Region: "eu-south-1"}
+	fallback := intake.NopNotifier{}
+	t.Setenv("CASELLARIO_NOTIFY_QUEUE_URL", "")
+	if _, ok := Or[intake.Notifier](cfg, fallback).(intake.NopNotifier); !ok {
+		t.Error("without a queue the fallback should be kept")
+	}
+	t.Setenv("CASELLARIO_NOTIFY_QUEUE_URL", "http://127.0.0.1:1/queue/notify")
+	n, ok := Or[intake.Notifier](cfg, fallback).(Notifier)
+	if !ok {
+		t.Fatal("with a queue the SQS notifier should be chosen")
+	}
+	if q, ok := n.Publisher.(notify.SQS); !ok || q.QueueURL != "http://127.0.0.1:1/queue/notify" {
+		t.Errorf("publisher %+v", n.Publisher)
 	}
 }
