@@ -4,7 +4,7 @@ SHELL := /bin/bash
 GO ?= go
 PKGS := ./...
 
-.PHONY: all dev test bench build lint dataset tools clean browser
+.PHONY: all dev test bench build cli lint dataset tools clean browser
 
 all: lint test
 
@@ -34,8 +34,11 @@ lint:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
-## build: the CLI for this machine
-build:
+## build: the CLI for this machine, and (infra/infra.mk) the functions' Lambda zips
+build: cli
+
+## cli: bin/casellario, the operator CLI and local run
+cli:
 	mkdir -p bin
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/casellario ./cmd/casellario
 
@@ -44,7 +47,7 @@ dataset: tools
 	$(GO) generate ./shared/places
 
 ## dev: the whole system on this machine
-dev: build tools
+dev: cli tools
 	./bin/casellario dev
 
 clean:
