@@ -217,9 +217,13 @@ func Start(ctx context.Context, o Options) (_ *Run, err error) {
 	for _, m := range r.World.Mailboxes {
 		r.Endpoints.Mailboxes = append(r.Endpoints.Mailboxes, Mailbox{m.Address, m.Password})
 	}
-	if err := writeJSON(filepath.Join(o.DataDir, EndpointsFile), r.Endpoints); err != nil {
+	epPath := filepath.Join(o.DataDir, EndpointsFile)
+	if err := writeJSON(epPath, r.Endpoints); err != nil {
 		return nil, err
 	}
+	// A stopped run's addresses are dead: take them away so that the CLI says
+	// "no local run" instead of failing to connect.
+	r.closers = append(r.closers, func() { _ = os.Remove(epPath) })
 	if o.PollEvery > 0 {
 		r.every(runCtx, o.PollEvery, "poll", func(ctx context.Context, id string) error {
 			_, err := r.pipeline.pollNow(ctx, domain.CauseSchedule(id))

@@ -109,6 +109,9 @@ func TestRoundTripAndRestart(t *testing.T) {
 	}
 	caPEM := run.World.CAPEM
 	run.Close()
+	if _, err := ReadEndpoints(filepath.Join(dir, EndpointsFile)); err == nil {
+		t.Error("endpoints.json left behind by a stopped run")
+	}
 
 	again, err := Start(ctx, opts)
 	if err != nil {
