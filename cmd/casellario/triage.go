@@ -92,14 +92,15 @@ func runTriage(ctx context.Context, e env, args []string) int {
 		if err != nil {
 			return fail(e, err)
 		}
-		if *note != "" {
-			if _, err := t.store.AssignTriage(ctx, *tenant, rest[1], rest[2], *note, who); err != nil {
-				return fail(e, err)
-			}
-		}
+		// Handle the message first: an item whose message cannot be handled stays open.
 		res, err := h.Reprocess(ctx, *tenant, rest[1], rest[2], who)
 		if err != nil {
 			return fail(e, err)
+		}
+		if *note != "" {
+			if res.Item, err = t.store.AssignTriage(ctx, *tenant, rest[1], rest[2], *note, who); err != nil {
+				return fail(e, err)
+			}
 		}
 		out = res
 	case "dismiss":

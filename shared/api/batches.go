@@ -274,12 +274,7 @@ func (h *Handler) assignTriage(w http.ResponseWriter, r *http.Request, u User) {
 		return
 	}
 	who := domain.CauseUser(u.Name)
-	if note := strings.TrimSpace(in.Note); note != "" {
-		if _, err := h.cfg.Triage.AssignTriage(ctx, u.Tenant, id, in.Batch, note, who); err != nil {
-			h.fail(w, r, err)
-			return
-		}
-	}
+	// Handle the message first: an item whose message cannot be handled stays open.
 	res, err := h.cfg.Reprocess.Reprocess(ctx, u.Tenant, id, in.Batch, who)
 	if domain.ErrorCode(err) == domain.EINVALID {
 		h.log.InfoContext(ctx, "api: triage item not assignable", "tenant", u.Tenant, "item", id, "err", err)
@@ -289,6 +284,13 @@ func (h *Handler) assignTriage(w http.ResponseWriter, r *http.Request, u User) {
 	if err != nil {
 		h.fail(w, r, err)
 		return
+	}
+	if note := strings.TrimSpace(in.Note); note != "" {
+		// Reprocess marked the item assigned; this adds the clerk's note to it.
+		if res.Item, err = h.cfg.Triage.AssignTriage(ctx, u.Tenant, id, in.Batch, note, who); err != nil {
+			h.fail(w, r, err)
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"item": res.Item, "certificates": res.Certificates, "remaining": res.Remaining})
 }

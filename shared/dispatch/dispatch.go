@@ -603,6 +603,9 @@ func (r *run) send(ctx context.Context, t tenants.Tenant, o *tenants.Office, b d
 		var mid string
 		var err error
 		if raw, mid, err = r.compose(ctx, t, o, b); err != nil {
+			if domain.ErrorCode(err) == domain.EINVALID {
+				return r.fail(ctx, t, b, "request not composed: "+domain.ErrorMessage(err), sum)
+			}
 			return err
 		}
 		if _, err := h.Docs.Put(ctx, rawRef, "message/rfc822", bytes.NewReader(raw)); err != nil {
@@ -711,7 +714,9 @@ func (r *run) compose(ctx context.Context, t tenants.Tenant, o *tenants.Office, 
 	f := h.format()
 	var list bytes.Buffer
 	if err := f.Write(&list, people); err != nil {
-		return nil, "", domain.Errorf(domain.EINTERNAL, "batch %s: subjects file: %v", b.ID, err)
+		// The people's data cannot be written (the format refuses it): this
+		// needs a person, and retrying would block the office's later batches.
+		return nil, "", &domain.Error{Code: domain.EINVALID, Message: "subjects file refused the batch's people", Err: err}
 	}
 	req := letter.Request{
 		Comune: t.Name, IPA: t.ID, Office: o.Name, Procura: ProcuraName, ProcuraPEC: t.Procura,

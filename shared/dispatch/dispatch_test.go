@@ -514,3 +514,32 @@ func TestRunErrors(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// refusingFormat is a subjects format that refuses every list, as a stricter
+// NSC-MASSIVE layout might refuse a person's data.
+type refusingFormat struct{ subjects.Format }
+
+func (refusingFormat) Write(io.Writer, []domain.Person) error {
+	return errors.New("row 1, column COGNOME: not allowed")
+}
+
+// A batch whose subjects file cannot be written fails for a person to see, and
+// does not hold up the office's later work.
+func TestSubjectsFileRefused(t *testing.T) {
+	s := newStack(t, stackOpt{})
+	s.disp.Format = refusingFormat{subjects.Default()}
+	s.upload(t, suap, listCSV(0, 2), nil)
+	sum := s.run(t)
+	if sum.Created != 1 || sum.Sent != 0 || sum.Failed != 1 {
+		t.Fatalf("summary %s", summary(sum))
+	}
+	b := s.batches(t, suap)[0]
+	if b.State != domain.BatchFailed || !strings.Contains(b.Reason, "subjects file") {
+		t.Fatalf("batch %+v", b)
+	}
+	s.disp.Format = nil
+	s.upload(t, suap, listCSV(2, 3), nil)
+	if sum := s.run(t); sum.Sent != 1 {
+		t.Fatalf("the office is blocked: %s", summary(sum))
+	}
+}

@@ -318,7 +318,14 @@ func (r *Run) objectCreated(bucket, key, version string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
 		if err := r.pipeline.intake(ctx, key, version); err != nil {
-			r.log.Error("intake failed", "key", key, "err", err)
+			// The key may hold a file name that names a person: log its size only.
+			// Refusals of the input itself were recorded by intake.
+			switch domain.ErrorCode(err) {
+			case domain.EINVALID, domain.ENOTFOUND, domain.ECONFLICT, domain.ETOOLARGE:
+				r.log.Warn("intake refused an object", "key_bytes", len(key), "code", domain.ErrorCode(err))
+			default:
+				r.log.Error("intake failed", "key_bytes", len(key), "code", domain.ErrorCode(err))
+			}
 		}
 	}()
 }

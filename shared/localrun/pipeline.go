@@ -39,9 +39,11 @@ func newPipeline(r *Run) (*pipeline, error) {
 	return &pipeline{
 		in: &intake.Handler{Store: r.Store, Docs: r.Docs, Tenants: r.Tenants, Notify: notices, Log: r.log.With("function", "intake")},
 		out: &dispatch.Handler{Store: r.Store, Docs: r.Docs, Tenants: r.Tenants, Secrets: secrets, Notify: notices,
-			Sender:  &pecmail.SMTP{Secrets: secrets, TLS: tlsCfg, Timeout: 30 * time.Second},
-			Mailbox: &pecmail.IMAP{Secrets: secrets, TLS: tlsCfg, TrustStore: trust, Timeout: 30 * time.Second},
-			Log:     r.log.With("function", "dispatch")},
+			Sender: &pecmail.SMTP{Secrets: secrets, TLS: tlsCfg, Timeout: 30 * time.Second},
+			// Receipts poll has already handled sit in its archive folder.
+			Mailbox: &pecmail.IMAP{Secrets: secrets, TLS: tlsCfg, TrustStore: trust, Timeout: 30 * time.Second,
+				Folders: []string{"INBOX", poll.DefaultFolder}},
+			Log: r.log.With("function", "dispatch")},
 		poll: &poll.Handler{Store: r.Store, Triage: r.Store, Docs: r.Docs, Tenants: r.Tenants, Trust: trust,
 			Mail:   &poll.IMAPDialer{RootCAs: tlsCfg.RootCAs, Secrets: secrets},
 			Notify: notices, Log: r.log.With("function", "poll"), Deadline: 2 * time.Minute},

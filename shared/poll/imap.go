@@ -127,7 +127,8 @@ func (s *session) fetch(uid imap.UID) ([]byte, error) {
 			if raw := m.FindBodySection(section); raw != nil {
 				return raw, nil
 			}
-			return []byte{}, nil
+			// No body in the answer: retry next run rather than store an empty message.
+			return nil, fmt.Errorf("UID FETCH %d: the server sent no message body", uid)
 		}
 	}
 	return nil, nil

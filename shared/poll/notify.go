@@ -25,6 +25,7 @@ type Notice struct {
 	Batch    string
 	TriageID string
 	Count    int
+	Days     int // overdue: the days after which a reply was due
 	Detail   string
 }
 

@@ -257,11 +257,10 @@ func (h *Handler) reply(ctx context.Context, t *tenants.Tenant, m *pec.Message, 
 		b = *forced
 	} else {
 		cands := map[string]domain.Batch{}
-		for _, id := range msgIDs(m.Original.Header.Values("In-Reply-To")...) {
-			h.addByMessageID(ctx, t, id, cands)
-		}
-		for _, id := range msgIDs(m.Original.Header.Values("References")...) {
-			h.addByMessageID(ctx, t, id, cands)
+		for _, id := range msgIDs(append(m.Original.Header.Values("In-Reply-To"), m.Original.Header.Values("References")...)...) {
+			if err := h.addByMessageID(ctx, t, id, cands); err != nil {
+				return res, err
+			}
 		}
 		matcher, err := reply.NewMatcher(t.Replies.ProtocolPatterns)
 		if err != nil {
@@ -469,11 +468,15 @@ func (h *Handler) merged(data []byte, pages []string, named []int, who *reply.Wh
 	return nil
 }
 
-func (h *Handler) addByMessageID(ctx context.Context, t *tenants.Tenant, id string, into map[string]domain.Batch) {
+func (h *Handler) addByMessageID(ctx context.Context, t *tenants.Tenant, id string, into map[string]domain.Batch) error {
 	b, err := h.Store.BatchByMessageID(ctx, t.ID, id)
-	if err == nil {
+	switch {
+	case err == nil:
 		into[b.ID] = b
+	case domain.ErrorCode(err) != domain.ENOTFOUND:
+		return err // a store failure: retry the message next run, not triage
 	}
+	return nil
 }
 
 // checkOverdue alerts once about each delivered batch without a reply after
@@ -508,7 +511,7 @@ func (h *Handler) checkOverdue(ctx context.Context, t *tenants.Tenant, cause dom
 		days := int(after.Hours() / 24)
 		detail := fmt.Sprintf("overdue: no reply from the Procura %d days after delivery", days)
 		if h.Notify != nil {
-			if err := h.Notify.Notify(ctx, Notice{Kind: NoticeOverdue, Tenant: t.ID, Office: b.Office, Batch: b.ID, Detail: detail}); err != nil {
+			if err := h.Notify.Notify(ctx, Notice{Kind: NoticeOverdue, Tenant: t.ID, Office: b.Office, Batch: b.ID, Days: days, Detail: detail}); err != nil {
 				h.log().Warn("overdue notice not delivered: retried next run", "tenant", t.ID, "batch", b.ID, "err", err)
 				continue
 			}

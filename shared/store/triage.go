@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base32"
+	"encoding/hex"
 	"regexp"
 	"strings"
 	"time"
@@ -43,11 +44,17 @@ func TriageID(tenant, messageKey string) string {
 	return triageIDEncoding.EncodeToString(sum[:16])
 }
 
-func triagePK(tenant, id string) string     { return tk(tenant) + "Q#" + id }
-func triageOpenPK(tenant string) string     { return tk(tenant) + "Q#OPEN" }
-func triageAllPK(tenant string) string      { return tk(tenant) + "TRIAGE" }
-func seenSHAPK(tenant, sha string) string   { return tk(tenant) + "Q#S#" + strings.ToLower(sha) }
-func seenMsgPK(tenant, msgID string) string { return tk(tenant) + "Q#I#" + msgID }
+func triagePK(tenant, id string) string   { return tk(tenant) + "Q#" + id }
+func triageOpenPK(tenant string) string   { return tk(tenant) + "Q#OPEN" }
+func triageAllPK(tenant string) string    { return tk(tenant) + "TRIAGE" }
+func seenSHAPK(tenant, sha string) string { return tk(tenant) + "Q#S#" + strings.ToLower(sha) }
+
+// seenMsgPK keys a Message-ID by its hash: Message-IDs come from outside and may
+// be longer than a DynamoDB key allows.
+func seenMsgPK(tenant, msgID string) string {
+	sum := sha256.Sum256([]byte(msgID))
+	return tk(tenant) + "Q#I#" + hex.EncodeToString(sum[:])
+}
 
 var hexSHARE = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
 

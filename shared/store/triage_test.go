@@ -79,6 +79,14 @@ func TestMessageSeen(t *testing.T) {
 	if seen := must[bool](t)(f.MessageSeen(ctx, tenant, sha2, "<b@x>")); seen {
 		t.Error("another message seen")
 	}
+	// A Message-ID from outside may be longer than a DynamoDB key allows.
+	long := "<" + strings.Repeat("x", 5000) + "@example.test>"
+	if err := f.MarkMessageSeen(ctx, tenant, sha2, long, "k2", time.Now()); err != nil {
+		t.Fatalf("long Message-ID: %v", err)
+	}
+	if seen := must[bool](t)(f.MessageSeen(ctx, tenant, strings.Repeat("3", 64), long)); !seen {
+		t.Error("long Message-ID not seen")
+	}
 }
 
 func TestBatchByProtocol(t *testing.T) {

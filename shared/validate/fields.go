@@ -77,6 +77,11 @@ func normalizeName(s, label string) (string, string) {
 	if letters == 0 {
 		return "", label + " mancante"
 	}
+	if out := b.String(); out[0] == '-' {
+		// A typographic dash becomes '-' above: refuse it here too, so that no
+		// name a spreadsheet would read as a formula reaches the subjects file.
+		return "", label + ": non può iniziare con un trattino"
+	}
 	return b.String(), ""
 }
 

@@ -109,6 +109,8 @@ func TestRowErrors(t *testing.T) {
 		{"digits in surname", with(mario(), "surname", "Ross1"), []string{"surname"}, "cifre"},
 		{"formula in name", with(mario(), "name", "=HYPERLINK(\"x\")"), []string{"name"}, "iniziare"},
 		{"leading at sign", with(mario(), "surname", "@Rossi"), []string{"surname"}, "iniziare"},
+		{"leading typographic dash", with(mario(), "surname", "‐Rossi"), []string{"surname"}, "trattino"},
+		{"leading en dash after spaces", with(mario(), "name", "  – Mario"), []string{"name"}, "trattino"},
 		{"apostrophe only", with(mario(), "name", "'"), []string{"name"}, "mancante"},
 		{"symbols", with(mario(), "name", "Mario!"), []string{"name"}, "«!»"},
 		{"sex unknown", with(mario(), "sex", "X"), []string{"sex"}, "M o F"},

@@ -53,9 +53,6 @@ func (n Notifier) Notify(ctx context.Context, pn poll.Notice) error {
 	if !ok {
 		return nil // a kind this version does not mail about
 	}
-	ev := notify.Event{Kind: kind, Tenant: pn.Tenant, Office: pn.Office, Batch: pn.Batch, Triage: pn.TriageID, Count: pn.Count}
-	if kind == notify.Overdue {
-		ev.Days = int(poll.DefaultOverdueAfter.Hours() / 24)
-	}
+	ev := notify.Event{Kind: kind, Tenant: pn.Tenant, Office: pn.Office, Batch: pn.Batch, Triage: pn.TriageID, Count: pn.Count, Days: pn.Days}
 	return n.Publisher.Publish(ctx, ev)
 }

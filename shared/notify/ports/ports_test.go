@@ -28,7 +28,7 @@ func TestPorts(t *testing.T) {
 	_ = n.UploadProcessed(ctx, domain.Upload{ID: "u2", Tenant: "c_g999", Office: "SUAP", State: domain.UploadRejected})
 	_ = n.RequestSent(ctx, domain.Batch{ID: "b1", Tenant: "c_g999", Office: "SUAP", People: []string{"u1-2", "u1-3"}})
 	for _, k := range []poll.NoticeKind{poll.NoticeDelivered, poll.NoticeCertificates, poll.NoticeWarning, poll.NoticeFailed, poll.NoticeOverdue, poll.NoticeTriage, "future-kind"} {
-		_ = n.Notify(ctx, poll.Notice{Kind: k, Tenant: "c_g999", Batch: "b1", TriageID: "t1", Count: 2})
+		_ = n.Notify(ctx, poll.Notice{Kind: k, Tenant: "c_g999", Batch: "b1", TriageID: "t1", Count: 2, Days: 10})
 	}
 	want := []notify.Kind{notify.ListReceived, notify.ListRejected, notify.RequestSent, notify.Delivered, notify.Certificates,
 		notify.NotDelivered, notify.RequestFailed, notify.Overdue, notify.Triage}
