@@ -184,10 +184,13 @@ func (h *Handler) HandleS3(ctx context.Context, ev events.S3Event) error {
 	return errors.Join(errs...)
 }
 
+// intakeLease outlasts the intake function's timeout (10 minutes).
+const intakeLease = 15 * time.Minute
+
 // Process handles one object of the uploads bucket (see the package doc) and
 // returns the upload as stored. Errors with code EINVALID (not an upload key),
-// ENOTFOUND (object gone) and ECONFLICT (upload id reused) are final; other
-// errors are worth a retry.
+// ENOTFOUND (object gone) and ECONFLICT (upload id reused, or being taken in by
+// a twin delivery of the same event) are final; other errors are worth a retry.
 func (h *Handler) Process(ctx context.Context, key, version string, cause domain.Cause) (domain.Upload, error) {
 	log := h.log()
 	parts, err := docs.ParseUploadKey(key)
@@ -219,6 +222,23 @@ func (h *Handler) Process(ctx context.Context, key, version string, cause domain
 			log.ErrorContext(ctx, "intake: recording the upload", "err", err)
 		}
 		return domain.Upload{}, err
+	}
+	// S3 may deliver one event twice at once: one intake per upload at a time, so
+	// that a late twin never rewrites people that dispatch already took.
+	lease, err := h.Store.AcquireLease(ctx, u.Tenant, "intake-"+u.ID, "intake-"+domain.NewID(), intakeLease)
+	if err != nil {
+		if domain.ErrorCode(err) == domain.ECONFLICT {
+			log.InfoContext(ctx, "intake: the same upload is being taken in by another run; left to it")
+		}
+		return u, err
+	}
+	defer func() {
+		if err := h.Store.ReleaseLease(context.WithoutCancel(ctx), lease); err != nil {
+			log.WarnContext(ctx, "intake: releasing the upload's lease", "err", err)
+		}
+	}()
+	if u, err = h.Store.GetUpload(ctx, u.Tenant, u.ID); err != nil { // as the twin may have left it
+		return u, err
 	}
 	if u.State != domain.UploadReceived {
 		log.InfoContext(ctx, "intake: upload processed already", "state", u.State)
