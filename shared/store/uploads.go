@@ -364,6 +364,20 @@ func (s *Dynamo) PendingSubjects(ctx context.Context, tenant, office string, lim
 			if err != nil {
 				return nil, err
 			}
+			// A subject put back to pending between the query and the removal
+			// re-set the index before we removed it: look once more (consistent
+			// read) and put the upload back if so.
+			if got, err = s.subjects(ctx, tenant, u.ID, true, limit-len(out)); err != nil {
+				return nil, err
+			}
+			if len(got) > 0 {
+				if _, err := s.update(ctx, update{pk: u.PK, sk: skUpload, expr: "SET gsi1pk = :open, gsi1sk = :created",
+					cond: "#state = :queued", names: map[string]string{"#state": "state"},
+					values: map[string]types.AttributeValue{":open": str(openPK(tenant, office)), ":created": str(u.GSI1SK),
+						":queued": str(string(domain.UploadQueued))}}, nil); err != nil {
+					return nil, err
+				}
+			}
 		}
 		out = append(out, got...)
 		if len(out) >= limit {
