@@ -217,10 +217,11 @@ func (h *Handler) listTriage(w http.ResponseWriter, r *http.Request, u User) {
 		h.fail(w, r, err)
 		return
 	}
-	if items == nil {
-		items = []domain.TriageItem{}
+	views := make([]triageView, 0, len(items))
+	for _, it := range items {
+		views = append(views, viewTriage(it))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+	writeJSON(w, http.StatusOK, map[string]any{"items": views})
 }
 
 func (h *Handler) getTriage(w http.ResponseWriter, r *http.Request, u User) {
@@ -229,7 +230,7 @@ func (h *Handler) getTriage(w http.ResponseWriter, r *http.Request, u User) {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, it)
+	writeJSON(w, http.StatusOK, viewTriage(it))
 }
 
 // readBody decodes a small JSON body into v.
@@ -293,7 +294,7 @@ func (h *Handler) assignTriage(w http.ResponseWriter, r *http.Request, u User) {
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"item": res.Item, "certificates": res.Certificates, "remaining": res.Remaining})
+	writeJSON(w, http.StatusOK, map[string]any{"item": viewTriage(res.Item), "certificates": res.Certificates, "remaining": res.Remaining})
 }
 
 func (h *Handler) dismissTriage(w http.ResponseWriter, r *http.Request, u User) {
@@ -312,5 +313,5 @@ func (h *Handler) dismissTriage(w http.ResponseWriter, r *http.Request, u User) 
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, it)
+	writeJSON(w, http.StatusOK, viewTriage(it))
 }
