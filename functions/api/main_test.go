@@ -3,17 +3,14 @@ package main
 import (
 	"context"
 	"testing"
+
+	"github.com/casellario-pec/casellario/shared/lambdaenv/lambdaenvtest"
 )
 
 func setEnv(t *testing.T) {
-	t.Setenv("CASELLARIO_TABLE", "casellario")
-	t.Setenv("CASELLARIO_UPLOADS_BUCKET", "uploads")
-	t.Setenv("CASELLARIO_DOCUMENTS_BUCKET", "documents")
-	t.Setenv("CASELLARIO_TENANTS", "demo")
+	lambdaenvtest.Set(t)
 	t.Setenv("CASELLARIO_OIDC_ISSUER", "https://cognito-idp.eu-south-1.amazonaws.com/eu-south-1_example")
 	t.Setenv("CASELLARIO_OIDC_AUDIENCE", "client-id")
-	t.Setenv("AWS_REGION", "eu-south-1")
-	t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1") // never contacted: setup makes no call
 }
 
 func TestSetup(t *testing.T) {

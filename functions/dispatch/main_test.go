@@ -3,16 +3,11 @@ package main
 import (
 	"context"
 	"testing"
+
+	"github.com/casellario-pec/casellario/shared/lambdaenv/lambdaenvtest"
 )
 
-func setEnv(t testing.TB) {
-	t.Setenv("CASELLARIO_TABLE", "casellario")
-	t.Setenv("CASELLARIO_UPLOADS_BUCKET", "uploads")
-	t.Setenv("CASELLARIO_DOCUMENTS_BUCKET", "documents")
-	t.Setenv("CASELLARIO_TENANTS", "demo")
-	t.Setenv("AWS_REGION", "eu-south-1")
-	t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1") // never contacted: setup makes no call
-}
+func setEnv(t testing.TB) { lambdaenvtest.Set(t) }
 
 // TestSetup builds the handler from a complete environment. Its cost (the
 // cold-start budget of 50 ms) is measured by BenchmarkSetup, not here.

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/casellario-pec/casellario/shared/lambdaenv/lambdaenvtest"
 	"github.com/casellario-pec/casellario/shared/pec/pectest"
 )
 
@@ -19,13 +20,8 @@ func setEnv(t *testing.T) {
 	if err := os.WriteFile(trust, ca.CertPEM(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("CASELLARIO_TABLE", "casellario")
-	t.Setenv("CASELLARIO_UPLOADS_BUCKET", "uploads")
-	t.Setenv("CASELLARIO_DOCUMENTS_BUCKET", "documents")
-	t.Setenv("CASELLARIO_TENANTS", "demo")
+	lambdaenvtest.Set(t)
 	t.Setenv("CASELLARIO_PEC_TRUST", trust)
-	t.Setenv("AWS_REGION", "eu-south-1")
-	t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1") // never contacted: setup makes no call
 }
 
 func TestSetup(t *testing.T) {

@@ -4,16 +4,11 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/casellario-pec/casellario/shared/lambdaenv/lambdaenvtest"
 )
 
-func setEnv(t *testing.T) {
-	t.Setenv("CASELLARIO_TABLE", "casellario")
-	t.Setenv("CASELLARIO_UPLOADS_BUCKET", "uploads")
-	t.Setenv("CASELLARIO_DOCUMENTS_BUCKET", "documents")
-	t.Setenv("CASELLARIO_TENANTS", "demo")
-	t.Setenv("AWS_REGION", "eu-south-1")
-	t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1") // never contacted: Load makes no call
-}
+func setEnv(t *testing.T) { lambdaenvtest.Set(t) }
 
 func TestLoad(t *testing.T) {
 	setEnv(t)
