@@ -59,7 +59,7 @@
 // sent blindly: dispatch first asks the tenant's PEC inbox (Mailbox, over
 // IMAP) for the provider's answer quoting our Message-ID
 // (X-Riferimento-Message-ID, daticert msgid). An acceptance (or any receipt
-// implying one) moves the batch to sent (the poll of the next issue reads
+// implying one) moves the batch to sent (shared/poll reads
 // the receipts properly); a non-acceptance fails it. With no answer, if the
 // send lease is still held (the last attempt is more recent than the grace
 // period, its receipt may still be on its way) the batch waits for the next
@@ -125,7 +125,7 @@ type SecretResolver interface {
 	Resolve(ctx context.Context, s tenants.Secret) (string, error)
 }
 
-// Notifier tells offices that their request left (the next issue sends e-mails).
+// Notifier tells offices that their request left (shared/notify/ports e-mails them).
 type Notifier interface {
 	RequestSent(ctx context.Context, b domain.Batch) error
 }

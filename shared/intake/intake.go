@@ -95,7 +95,7 @@ func ManualProtocol(meta map[string]string) (*domain.Protocol, error) {
 	return &domain.Protocol{Number: num, Date: domain.DateOf(t)}, nil
 }
 
-// Notifier tells offices about their uploads (the next issue sends e-mails).
+// Notifier tells offices about their uploads (shared/notify/ports e-mails them).
 type Notifier interface {
 	// UploadProcessed reports a list received: its state, counts and report key.
 	UploadProcessed(ctx context.Context, u domain.Upload) error

@@ -20,7 +20,7 @@
 //	register entry  T#<t>#R#<aoo>#<registry>#<year>     N#<number, 10 dig.>  T#<t>#B#<batch>#REG / N#<number>       -
 //	lease           T#<t>#L#<name>                      #LEASE               -                                        -
 //	mailbox cursor  T#<t>#X#<mailbox address>           #CURSOR              -                                        -
-//	(reserved)      T#<t>#Q#<triage id>                 #TRIAGE              triage items of the next issue
+//	triage item     T#<t>#Q#<triage id>                 #TRIAGE              see triage.go (and the log of messages seen)
 //
 // <created> and <at> are UTC times in a fixed-width form, so keys sort in time
 // order. Both indexes project all attributes. Offices and tenants are not

@@ -107,7 +107,7 @@ type Certificate struct {
 	German  bool   `json:"german"`  // German-language certificate (N/S): default N
 }
 
-// ReplyPattern finds our protocol number in the Procura's replies (next issue).
+// ReplyPattern finds our protocol number in the Procura's replies (shared/reply).
 type ReplyPattern struct {
 	ProtocolPatterns []string `json:"protocol_patterns,omitempty"`
 }
