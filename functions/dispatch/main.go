@@ -2,12 +2,13 @@
 // demand) that batches, registers and sends the requests (shared/dispatch).
 // Wiring only.
 //
-// Environment: as functions/intake, plus CASELLARIO_PEC_TRUST and
-// CASELLARIO_POLL_FOLDER (as for poll: receipts are looked for in INBOX and
-// that folder), CASELLARIO_TLS_ROOTS (optional: a
-// PEM file of the roots the PEC providers' TLS certificates chain to; the
-// system roots by default) and CASELLARIO_GRACE (optional duration: how long
-// a send of unknown outcome waits for its receipt, default 10m). Mailbox
+// Environment: as functions/intake, plus CASELLARIO_PEC_TRUST (receipts
+// count only when signed by a trusted provider), CASELLARIO_TLS_ROOTS
+// (optional: a PEM file of the roots the PEC providers' TLS certificates
+// chain to; the system roots by default) and CASELLARIO_GRACE (optional
+// duration: how long a send of unknown outcome waits for its receipt,
+// default 5m). Receipts are looked for in the INBOX and, for a dedicated
+// mailbox, its archive folder (tenants pec.folder). Mailbox
 // passwords and register tokens are Secrets Manager secrets, read on first
 // use and cached for the life of the execution environment.
 package main
@@ -22,10 +23,8 @@ import (
 
 	"github.com/casellario-pec/casellario/shared/dispatch"
 	"github.com/casellario-pec/casellario/shared/lambdaenv"
-	"github.com/casellario-pec/casellario/shared/notify/ports"
 	"github.com/casellario-pec/casellario/shared/pec"
 	"github.com/casellario-pec/casellario/shared/pecmail"
-	"github.com/casellario-pec/casellario/shared/poll"
 )
 
 // setup builds the handler from the environment: the tenants file is parsed,
@@ -44,13 +43,7 @@ func setup(ctx context.Context) (*dispatch.Handler, error) {
 		return nil, err
 	}
 	secrets := pecmail.AWSSecrets(env.AWS)
-	// The receipts a crashed send is checked against: in the inbox, or already
-	// archived by poll (CASELLARIO_POLL_FOLDER, as for the poll function).
-	archive := os.Getenv("CASELLARIO_POLL_FOLDER")
-	if archive == "" {
-		archive = poll.DefaultFolder
-	}
-	mailbox := &pecmail.IMAP{Secrets: secrets, TLS: tlsCfg, Folders: []string{"INBOX", archive}}
+	mailbox := &pecmail.IMAP{Secrets: secrets, TLS: tlsCfg}
 	if f := os.Getenv("CASELLARIO_PEC_TRUST"); f != "" { // receipts counted only when signed by a trusted provider
 		if mailbox.TrustStore, err = pec.LoadTrustStore(f); err != nil {
 			return nil, err
@@ -63,7 +56,7 @@ func setup(ctx context.Context) (*dispatch.Handler, error) {
 		Secrets: secrets,
 		Sender:  &pecmail.SMTP{Secrets: secrets, TLS: tlsCfg},
 		Mailbox: mailbox,
-		Notify:  ports.Or[dispatch.Notifier](env.AWS, dispatch.SlogNotifier{Log: env.Log}),
+		Notify:  env.Notices(),
 		Log:     env.Log,
 		Grace:   grace,
 	}, nil

@@ -1,5 +1,6 @@
 // Command intake is the Lambda handling S3 ObjectCreated events of the
-// uploads bucket (shared/intake). Wiring only.
+// uploads bucket, and the scheduled sweep of uploads a crashed intake left
+// half-way (shared/intake). Wiring only.
 //
 // Environment: CASELLARIO_TABLE (shared/store), CASELLARIO_UPLOADS_BUCKET,
 // CASELLARIO_DOCUMENTS_BUCKET, CASELLARIO_SSE, CASELLARIO_KMS_KEY_ID
@@ -17,7 +18,6 @@ import (
 
 	"github.com/casellario-pec/casellario/shared/intake"
 	"github.com/casellario-pec/casellario/shared/lambdaenv"
-	"github.com/casellario-pec/casellario/shared/notify/ports"
 )
 
 // setup builds the handler from the environment. It parses the tenants file
@@ -32,7 +32,7 @@ func setup(ctx context.Context) (*intake.Handler, error) {
 		Store:   env.Store,
 		Docs:    env.Docs,
 		Tenants: env.Tenants,
-		Notify:  ports.Or[intake.Notifier](env.AWS, intake.SlogNotifier{Log: env.Log}),
+		Notify:  env.Notices(),
 		Log:     env.Log,
 	}, nil
 }
@@ -43,5 +43,5 @@ func main() {
 		slog.Error("intake: configuration", "err", err)
 		os.Exit(1)
 	}
-	lambda.Start(h.HandleS3)
+	lambda.Start(h.HandleEvent)
 }

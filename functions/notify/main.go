@@ -1,5 +1,5 @@
 // Command notify is the Lambda that e-mails offices: it consumes the notify queue
-// (SQS), whose messages are notify.Event JSON written by intake, dispatch and poll,
+// (SQS), whose messages are notice.Event JSON written by intake, dispatch and poll,
 // resolves each into an Italian message and sends it by SMTP. Wiring only.
 //
 // Environment: CASELLARIO_TABLE (shared/store), CASELLARIO_TENANTS
@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/casellario-pec/casellario/shared/lambdaenv"
+	"github.com/casellario-pec/casellario/shared/notice"
 	"github.com/casellario-pec/casellario/shared/notify"
 	"github.com/casellario-pec/casellario/shared/pecmail"
 	"github.com/casellario-pec/casellario/shared/tenants"
@@ -29,19 +30,21 @@ import (
 
 // sender is what handle needs: resolve and send one event.
 type sender interface {
-	Publish(ctx context.Context, ev notify.Event) error
+	Publish(ctx context.Context, ev notice.Event) error
 }
 
 // handle sends each queued event; the ones that fail are reported back so that
 // SQS retries only those (ReportBatchItemFailures) and, after the queue's
-// maxReceiveCount, moves them to the dead-letter queue. A malformed message is
-// logged and dropped: retrying cannot mend it.
+// maxReceiveCount, moves them to the dead-letter queue. A malformed message
+// is reported as failed too: it ends in the dead-letter queue, kept for a
+// person, rather than dropped.
 func handle(ctx context.Context, s sender, log *slog.Logger, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	var resp events.SQSEventResponse
 	for _, m := range ev.Records {
-		e, err := notify.UnmarshalEvent(m.Body)
+		e, err := notice.Unmarshal(m.Body)
 		if err != nil {
-			log.Error("dropping malformed notify message", "message_id", m.MessageId, "err", err)
+			log.Error("malformed notify message: left for the dead-letter queue", "message_id", m.MessageId, "err", err)
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
 			continue
 		}
 		if err := s.Publish(ctx, e); err != nil {

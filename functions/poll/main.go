@@ -4,12 +4,12 @@
 //
 // Environment: CASELLARIO_TABLE, CASELLARIO_RETENTION (store),
 // CASELLARIO_DOCUMENTS_BUCKET, CASELLARIO_UPLOADS_BUCKET, CASELLARIO_SSE,
-// CASELLARIO_KMS_KEY_ID (docs), CASELLARIO_TENANTS (tenants file), and:
+// CASELLARIO_KMS_KEY_ID (docs), CASELLARIO_TENANTS (tenants file: each
+// mailbox's mode and folder), CASELLARIO_NOTIFY_QUEUE_URL, and:
 //
-//	CASELLARIO_PEC_TRUST    PEM file of the PEC providers' certificates (AgID list): required
-//	CASELLARIO_TLS_ROOTS    PEM file of the IMAP servers' TLS roots; the system roots when unset
+//	CASELLARIO_PEC_TRUST      PEM file of the PEC providers' certificates (AgID list): required
+//	CASELLARIO_TLS_ROOTS      PEM file of the IMAP servers' TLS roots; the system roots when unset
 //	CASELLARIO_POLL_DEADLINE  how long a run takes new messages (default 4m; keep it under the Lambda timeout)
-//	CASELLARIO_POLL_FOLDER    where handled messages are moved (default Archivio)
 //	CASELLARIO_OVERDUE_AFTER  a delivered batch without reply is overdue after this (default 240h)
 //
 // Mailbox passwords are Secrets Manager secrets (tenants pec.auth.secret).
@@ -17,7 +17,6 @@ package main
 
 import (
 	"context"
-	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"os"
@@ -26,7 +25,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/casellario-pec/casellario/shared/lambdaenv"
-	"github.com/casellario-pec/casellario/shared/notify/ports"
 	"github.com/casellario-pec/casellario/shared/pec"
 	"github.com/casellario-pec/casellario/shared/pecmail"
 	"github.com/casellario-pec/casellario/shared/poll"
@@ -45,25 +43,20 @@ func setup(ctx context.Context) (*poll.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	var roots *x509.CertPool
-	if f := os.Getenv("CASELLARIO_TLS_ROOTS"); f != "" {
-		if roots, err = pec.LoadTrustStore(f); err != nil {
-			return nil, fmt.Errorf("CASELLARIO_TLS_ROOTS: %w", err)
-		}
+	tlsCfg, err := pecmail.TLSWithRoots(os.Getenv("CASELLARIO_TLS_ROOTS"))
+	if err != nil {
+		return nil, fmt.Errorf("CASELLARIO_TLS_ROOTS: %w", err)
 	}
 	h := &poll.Handler{
 		Store:   env.Store,
 		Triage:  env.Store,
 		Docs:    env.Docs,
 		Tenants: env.Tenants,
-		Mail:    &poll.IMAPDialer{RootCAs: roots, Secrets: pecmail.AWSSecrets(env.AWS)},
+		Mail:    &pecmail.IMAP{Secrets: pecmail.AWSSecrets(env.AWS), TLS: tlsCfg},
 		Trust:   trust,
+		Notify:  env.Notices(),
 		Log:     env.Log,
-		Folder:  os.Getenv("CASELLARIO_POLL_FOLDER"),
 		Metrics: os.Stdout,
-	}
-	if n, ok := ports.FromEnv(env.AWS); ok {
-		h.Notify = n
 	}
 	if h.Deadline, err = lambdaenv.Duration("CASELLARIO_POLL_DEADLINE"); err != nil {
 		return nil, err

@@ -23,7 +23,8 @@ type batchView struct {
 	Protocol  protocolView      `json:"protocol"`
 	MessageID string            `json:"message_id"`
 	People    int               `json:"people"`
-	Reason    string            `json:"reason"`        // in Italian, for the clerk
+	Reason    string            `json:"reason"` // in Italian, for the clerk
+	Code      domain.ReasonCode `json:"reason_code,omitempty"`
 	Detail    string            `json:"reason_detail"` // as recorded (English), for the help desk
 	CreatedAt time.Time         `json:"created_at"`
 	UpdatedAt time.Time         `json:"updated_at"`
@@ -31,7 +32,7 @@ type batchView struct {
 
 func viewBatch(b domain.Batch) batchView {
 	return batchView{ID: b.ID, Office: b.Office, State: b.State, Protocol: protocolView{b.Protocol.Number, b.Protocol.Date.String()},
-		MessageID: b.MessageID, People: len(b.People), Reason: italianReason(b.Reason), Detail: b.Reason, CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt}
+		MessageID: b.MessageID, People: len(b.People), Reason: b.Reason.Italian(), Code: b.Reason.Code, Detail: b.Reason.Detail, CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt}
 }
 
 // Step is one step of a batch's timeline, as the web page shows it.

@@ -33,7 +33,8 @@ type uploadView struct {
 	State      domain.UploadState `json:"state"`
 	Counts     domain.Counts      `json:"counts"`
 	UploadedBy string             `json:"uploaded_by"`
-	Reason     string             `json:"reason"`        // in Italian, for the clerk
+	Reason     string             `json:"reason"` // in Italian, for the clerk
+	Code       domain.ReasonCode  `json:"reason_code,omitempty"`
 	Detail     string             `json:"reason_detail"` // as recorded (English)
 	HasReport  bool               `json:"has_report"`
 	CreatedAt  time.Time          `json:"created_at"`
@@ -42,7 +43,7 @@ type uploadView struct {
 
 func viewUpload(u domain.Upload) uploadView {
 	return uploadView{ID: u.ID, Office: u.Office, State: u.State, Counts: u.Counts, UploadedBy: u.UploadedBy,
-		Reason: italianReason(u.Reason), Detail: u.Reason, HasReport: u.ReportKey != "", CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+		Reason: u.Reason.Italian(), Code: u.Reason.Code, Detail: u.Reason.Detail, HasReport: u.ReportKey != "", CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
 }
 
 var contentTypes = map[string]string{
@@ -261,7 +262,8 @@ type personView struct {
 	FiscalCode  string              `json:"fiscal_code"`
 	State       domain.PersonState  `json:"state"`
 	Batch       string              `json:"batch"`
-	Reason      string              `json:"reason"`        // in Italian, for the clerk
+	Reason      string              `json:"reason"` // in Italian, for the clerk
+	Code        domain.ReasonCode   `json:"reason_code,omitempty"`
 	Detail      string              `json:"reason_detail"` // as recorded (English)
 	Certificate *certificateSummary `json:"certificate"`
 }
@@ -275,7 +277,7 @@ func viewPeople(subjects []domain.Subject) []personView {
 	out := make([]personView, 0, len(subjects))
 	for _, s := range subjects {
 		p := personView{ID: s.ID, Upload: s.Upload, Row: s.Row, Surname: s.Person.Surname, Name: s.Person.Name,
-			FiscalCode: s.Person.FiscalCode, State: s.State, Batch: s.Batch, Reason: italianReason(s.Reason), Detail: s.Reason}
+			FiscalCode: s.Person.FiscalCode, State: s.State, Batch: s.Batch, Reason: s.Reason.Italian(), Code: s.Reason.Code, Detail: s.Reason.Detail}
 		if s.Certificate != nil {
 			p.Certificate = &certificateSummary{s.Certificate.Outcome, s.Certificate.ReceivedAt}
 		}

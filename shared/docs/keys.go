@@ -16,6 +16,8 @@ import (
 //	  <tenant>/batches/<batch>/<name>                      request.pdf, subjects.txt, segnatura.xml, request.eml (as sent)
 //	  <tenant>/batches/<batch>/certificates/<subject>.pdf  one certificate per person (subject id: <upload>-<row>)
 //	  <tenant>/pec/<sha256[:2]>/<sha256>.eml               every raw PEC message read, by content: reading it again rewrites the same object
+//	  <tenant>/pec/aside/<mailbox>/<uidvalidity>/<uid>.eml a message set aside unread (failing again and again), streamed as it is
+//	  <tenant>/pec/aside/<mailbox>/<uidvalidity>/<uid>.hdr the header alone of a message too large to fetch
 
 // UploadExts are the list formats an upload may have.
 var UploadExts = []string{"csv", "xlsx", "json"}
@@ -82,4 +84,11 @@ func MessageKey(tenant, sha256hex string) string {
 		return fmt.Sprintf("%s/pec/%s.eml", tenant, sha256hex)
 	}
 	return fmt.Sprintf("%s/pec/%s/%s.eml", tenant, sha256hex[:2], sha256hex)
+}
+
+// AsideKey is the key of a message set aside without being read: by its
+// mailbox (a digest, mailboxID), UIDVALIDITY and UID; ext is "eml" for the
+// whole message, "hdr" for its header alone.
+func AsideKey(tenant, mailboxID string, uidValidity, uid uint32, ext string) string {
+	return fmt.Sprintf("%s/pec/aside/%s/%d/%d.%s", tenant, mailboxID, uidValidity, uid, ext)
 }

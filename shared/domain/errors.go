@@ -12,6 +12,7 @@ const (
 	EINVALID  = "invalid"   // the input is wrong; the message says how
 	ENOTFOUND = "not_found" // no such thing (or not visible to the caller)
 	ETOOLARGE = "too_large" // the input is over a configured limit
+	EBUSY     = "busy"      // someone else is working on it now: try again in a few minutes
 )
 
 // Error is an application error: a code for programs and a message for people.

@@ -142,7 +142,11 @@ type Upload struct {
 	State         UploadState `json:"state"`
 	Counts        Counts      `json:"counts"`
 	ReportKey     string      `json:"report_key,omitempty"` // validation report in the documents bucket
-	Reason        string      `json:"reason,omitempty"`     // why rejected (English, no personal data)
+	// Protocol is the number the protocol office registered by hand for this
+	// list (its people then form a request of their own); nil when the
+	// register gives one.
+	Protocol *Protocol `json:"protocol,omitempty"`
+	Reason        Reason      `json:"reason,omitzero"`      // why rejected
 	CreatedAt     time.Time   `json:"created_at"`
 	UpdatedAt     time.Time   `json:"updated_at"`
 	Version       int64       `json:"-"` // optimistic concurrency; 1 after creation
@@ -167,8 +171,12 @@ type Subject struct {
 	State       PersonState  `json:"state"`
 	Batch       string       `json:"batch,omitempty"`
 	Certificate *Certificate `json:"certificate"`
-	Reason      string       `json:"reason,omitempty"` // why failed
-	UpdatedAt   time.Time    `json:"updated_at"`
+	Reason      Reason       `json:"reason,omitzero"` // why failed
+	// Attempts counts the requests for this person that failed in transport
+	// (the person was offered again each time); bounded by the tenant's
+	// transport_attempts.
+	Attempts  int       `json:"attempts,omitempty"`
+	UpdatedAt time.Time `json:"updated_at"`
 	Version     int64        `json:"-"`
 }
 
@@ -182,8 +190,13 @@ type Batch struct {
 	Protocol  Protocol   `json:"protocol"`             // zero until protocolled
 	MessageID string     `json:"message_id,omitempty"` // outgoing Message-ID, with angle brackets
 	People    []string   `json:"people"`               // subject ids
-	Reason    string     `json:"reason,omitempty"`     // why failed (English, no personal data)
-	CreatedAt time.Time  `json:"created_at"`
+	Reason    Reason     `json:"reason,omitzero"`      // why failed
+	// SendAttempts counts the submissions of the request to the provider;
+	// LastSendAttempt is when the last one started (a resend waits for the
+	// grace period after it, so that a late acceptance is not sent twice).
+	SendAttempts    int       `json:"send_attempts,omitempty"`
+	LastSendAttempt time.Time `json:"last_send_attempt,omitzero"`
+	CreatedAt       time.Time `json:"created_at"`
 	UpdatedAt time.Time  `json:"updated_at"`
 	ExpiresAt time.Time  `json:"-"` // retention (TTL); zero until terminal
 	Version   int64      `json:"-"`
@@ -234,7 +247,7 @@ type BatchChange struct {
 	To        BatchState
 	Protocol  Protocol
 	MessageID string
-	Reason    string
+	Reason    Reason
 	Detail    string // for the event; a default is written when empty
 	Cause     Cause
 }
@@ -246,7 +259,7 @@ type SubjectChange struct {
 	To          PersonState
 	Batch       string       // for batched: the batch; for others: optional check
 	Certificate *Certificate // for certified
-	Reason      string       // for failed
+	Reason      Reason       // for failed
 	Cause       Cause
 }
 
@@ -276,7 +289,11 @@ type UploadStore interface {
 	// AdvanceUpload moves an upload to queued (offering its pending subjects to
 	// dispatch), rejected (with reason) or completed. Counts and reportKey are
 	// recorded when given. Already in state `to`: returns it, no error.
-	AdvanceUpload(ctx context.Context, tenant, id string, to UploadState, counts *Counts, reportKey, reason string, cause Cause) (Upload, error)
+	AdvanceUpload(ctx context.Context, tenant, id string, to UploadState, counts *Counts, reportKey string, reason Reason, cause Cause) (Upload, error)
+	// ReceivedUploads returns up to limit uploads of a tenant still in state
+	// received, oldest first: intake stopped half-way on them (a crash, a
+	// lost event), and a sweep takes them in again.
+	ReceivedUploads(ctx context.Context, tenant string, limit int) ([]Upload, error)
 	GetSubject(ctx context.Context, tenant, id string) (Subject, error)
 	// SubjectsOfUpload returns the subjects of an upload by row.
 	SubjectsOfUpload(ctx context.Context, tenant, upload string) ([]Subject, error)
@@ -285,7 +302,8 @@ type UploadStore interface {
 	PendingSubjects(ctx context.Context, tenant, office string, limit int) ([]Subject, error)
 	// AdvanceSubject moves one subject (see PersonState.CanAdvance); already in
 	// state To (with the same batch): returns it, no error. An event is filed
-	// under the upload for certified and failed.
+	// under the upload for certified and failed. Moving batched → pending
+	// counts one more transport attempt (Subject.Attempts).
 	AdvanceSubject(ctx context.Context, c SubjectChange) (Subject, error)
 }
 
@@ -318,6 +336,11 @@ type BatchStore interface {
 	SetMessageID(ctx context.Context, tenant, batch, messageID string) (Batch, error)
 	// BatchByMessageID returns the batch an outgoing Message-ID belongs to.
 	BatchByMessageID(ctx context.Context, tenant, messageID string) (Batch, error)
+	// RecordSendAttempt notes, just before a submission to the provider, that
+	// one starts now (SendAttempts+1, LastSendAttempt = at); a zero at clears
+	// LastSendAttempt (the submission certainly did not leave). Protocolled
+	// batches with a Message-ID only.
+	RecordSendAttempt(ctx context.Context, tenant, batch string, at time.Time) (Batch, error)
 }
 
 // EventStore keeps the audit trail.

@@ -30,7 +30,7 @@ type TriageItem struct {
 	MessageKey string      `json:"message_key"`          // raw message in the documents bucket
 	MessageID  string      `json:"message_id,omitempty"` // of the message read (the envelope's), with angle brackets
 	Kind       string      `json:"kind"`                 // PEC kind (pec.Kind) or "unreadable"
-	Reason     string      `json:"reason"`               // why it needs a person (English, no personal data)
+	Reason     Reason      `json:"reason"`               // why it needs a person
 	CreatedAt  time.Time   `json:"created_at"`
 	State      TriageState `json:"state"`
 	Batch      string      `json:"batch,omitempty"` // when assigned
@@ -64,4 +64,25 @@ type TriageStore interface {
 	// MarkMessageSeen records that a message was handled (by content and by
 	// Message-ID). Idempotent.
 	MarkMessageSeen(ctx context.Context, tenant, sha256, messageID, key string, at time.Time) error
+
+	// BeginAttempt counts one more attempt to handle a mailbox message,
+	// before it starts (so that a crash counts too), and returns the record
+	// with this attempt included.
+	BeginAttempt(ctx context.Context, k AttemptKey) (MessageAttempts, error)
+	// FailAttempt records why the last attempt failed (English, no personal data).
+	FailAttempt(ctx context.Context, k AttemptKey, failure string) error
+}
+
+// AttemptKey names one message of a mailbox: its UIDVALIDITY and UID.
+type AttemptKey struct {
+	Tenant      string
+	Mailbox     string
+	UIDValidity uint32
+	UID         uint32
+}
+
+// MessageAttempts is how often handling one mailbox message was tried.
+type MessageAttempts struct {
+	Count       int    // attempts started, this one included
+	LastFailure string // why the previous attempt failed, when it said so
 }

@@ -54,7 +54,9 @@ import (
 
 	"github.com/casellario-pec/casellario/shared/docs"
 	"github.com/casellario-pec/casellario/shared/domain"
+	"github.com/casellario-pec/casellario/shared/leases"
 	"github.com/casellario-pec/casellario/shared/namelist"
+	"github.com/casellario-pec/casellario/shared/notice"
 	"github.com/casellario-pec/casellario/shared/protocol"
 	"github.com/casellario-pec/casellario/shared/tenants"
 	"github.com/casellario-pec/casellario/shared/validate"
@@ -126,10 +128,13 @@ type Handler struct {
 	Store   domain.Store
 	Docs    *docs.Docs
 	Tenants *tenants.Config
-	Notify  Notifier         // nil: no-op
+	Notify  notice.Publisher // nil: nobody is told
 	Log     *slog.Logger     // nil: slog.Default()
 	Now     func() time.Time // nil: time.Now
 	Read    namelist.Options // size limits
+	// LeaseTTL is how long an upload's lease outlives a crashed intake
+	// (leases.DefaultTTL when 0); it is renewed while intake works.
+	LeaseTTL time.Duration
 }
 
 func (h *Handler) log() *slog.Logger {
@@ -177,6 +182,10 @@ func (h *Handler) HandleS3(ctx context.Context, ev events.S3Event) error {
 		switch domain.ErrorCode(err) {
 		case "", domain.EINVALID, domain.ENOTFOUND, domain.ECONFLICT, domain.ETOOLARGE:
 			// done, or never going to succeed: logged by Process
+		case domain.EBUSY:
+			// Another intake holds the upload: retried (Lambda's retries of
+			// an S3 event come within minutes; the sweep catches the rest).
+			errs = append(errs, err)
 		default:
 			errs = append(errs, err)
 		}
@@ -184,13 +193,11 @@ func (h *Handler) HandleS3(ctx context.Context, ev events.S3Event) error {
 	return errors.Join(errs...)
 }
 
-// intakeLease outlasts the intake function's timeout (10 minutes).
-const intakeLease = 15 * time.Minute
-
 // Process handles one object of the uploads bucket (see the package doc) and
 // returns the upload as stored. Errors with code EINVALID (not an upload key),
-// ENOTFOUND (object gone) and ECONFLICT (upload id reused, or being taken in by
-// a twin delivery of the same event) are final; other errors are worth a retry.
+// ENOTFOUND (object gone) and ECONFLICT (upload id reused) are final; EBUSY
+// (another run is taking the same upload in now) and other errors are worth a
+// retry.
 func (h *Handler) Process(ctx context.Context, key, version string, cause domain.Cause) (domain.Upload, error) {
 	log := h.log()
 	parts, err := docs.ParseUploadKey(key)
@@ -212,8 +219,9 @@ func (h *Handler) Process(ctx context.Context, key, version string, cause domain
 	if version == "" {
 		version = obj.Version
 	}
+	manual, manualErr := ManualProtocol(obj.Metadata)
 	u := domain.Upload{ID: parts.Upload, Tenant: parts.Tenant, Office: parts.Office, Key: key, ObjectVersion: version,
-		SHA256: sum, UploadedBy: cleanUser(obj.Metadata[MetaUploadedBy])}
+		SHA256: sum, UploadedBy: cleanUser(obj.Metadata[MetaUploadedBy]), Protocol: manual}
 	u, err = h.Store.CreateUpload(ctx, u, cause)
 	if err != nil {
 		if domain.ErrorCode(err) == domain.ECONFLICT {
@@ -225,18 +233,17 @@ func (h *Handler) Process(ctx context.Context, key, version string, cause domain
 	}
 	// S3 may deliver one event twice at once: one intake per upload at a time, so
 	// that a late twin never rewrites people that dispatch already took.
-	lease, err := h.Store.AcquireLease(ctx, u.Tenant, "intake-"+u.ID, "intake-"+domain.NewID(), intakeLease)
+	// The lease is short and renewed while this run works, so that a run that
+	// crashed leaves the upload to the next one within minutes.
+	held, ctx, err := leases.Acquire(ctx, h.Store, u.Tenant, "intake-"+u.ID, "intake-"+domain.NewID(), h.LeaseTTL, log)
 	if err != nil {
 		if domain.ErrorCode(err) == domain.ECONFLICT {
-			log.InfoContext(ctx, "intake: the same upload is being taken in by another run; left to it")
+			log.InfoContext(ctx, "intake: the same upload is being taken in by another run; retried later")
+			return u, &domain.Error{Code: domain.EBUSY, Message: "upload " + u.ID + " is being taken in by another run", Err: err}
 		}
 		return u, err
 	}
-	defer func() {
-		if err := h.Store.ReleaseLease(context.WithoutCancel(ctx), lease); err != nil {
-			log.WarnContext(ctx, "intake: releasing the upload's lease", "err", err)
-		}
-	}()
+	defer held.Release()
 	if u, err = h.Store.GetUpload(ctx, u.Tenant, u.ID); err != nil { // as the twin may have left it
 		return u, err
 	}
@@ -247,18 +254,17 @@ func (h *Handler) Process(ctx context.Context, key, version string, cause domain
 	t, _, err := h.Tenants.Office(parts.Tenant, parts.Office)
 	if err != nil {
 		log.WarnContext(ctx, "intake: unknown tenant or office; upload rejected")
-		return h.reject(ctx, u, nil, "unknown tenant or office", errorReport("office", "Ufficio non configurato: l'elenco non può essere accettato."), cause)
+		return h.reject(ctx, u, nil, domain.Because(domain.ReasonUnknownOffice, "unknown tenant or office"), errorReport("office", domain.ReasonUnknownOffice.Italian()), cause)
 	}
 
 	if data == nil { // over the size limit: not read
-		return h.reject(ctx, u, nil, "file too large", errorReport(namelist.CodeTooLarge, tooLargeMessage(h.Read)), cause)
+		return h.reject(ctx, u, nil, domain.Because(domain.ReasonFileTooLarge, "over the size limit"), errorReport(namelist.CodeTooLarge, tooLargeMessage(h.Read)), cause)
 	}
-	manual, err := ManualProtocol(obj.Metadata)
-	if err != nil {
-		return h.reject(ctx, u, nil, "invalid manual protocol number or date", errorReport("protocol", domain.ErrorMessage(err)), cause)
+	if manualErr != nil {
+		return h.reject(ctx, u, nil, domain.Because(domain.ReasonBadManualProtocol, "invalid manual protocol number or date"), errorReport("protocol", domain.ErrorMessage(manualErr)), cause)
 	}
 	if manual == nil && t.Protocol.Kind == tenants.ProtocolManual {
-		return h.reject(ctx, u, nil, "manual register: no protocol number supplied", errorReport("protocol",
+		return h.reject(ctx, u, nil, domain.Because(domain.ReasonNoManualProtocol, "manual register: no protocol number supplied"), errorReport("protocol",
 			"Il Comune registra le richieste a mano: caricare l'elenco indicando numero e data di protocollo."), cause)
 	}
 
@@ -267,14 +273,14 @@ func (h *Handler) Process(ctx context.Context, key, version string, cause domain
 	if err != nil {
 		var re *namelist.ReadError
 		if errors.As(err, &re) {
-			return h.reject(ctx, u, nil, "unreadable list: "+re.Code, errorReport(re.Code, re.Message), cause)
+			return h.reject(ctx, u, nil, domain.Because(domain.ReasonUnreadableList, re.Code), errorReport(re.Code, re.Message), cause)
 		}
 		log.ErrorContext(ctx, "intake: reading the list", "err", err)
-		return h.reject(ctx, u, nil, "unreadable list", errorReport("read", "Errore di lettura del file."), cause)
+		return h.reject(ctx, u, nil, domain.Because(domain.ReasonUnreadableList, "read error"), errorReport("read", "Errore di lettura del file."), cause)
 	}
 	counts := domain.Counts{Rows: rep.Summary.Rows, Valid: rep.Summary.Valid, Invalid: rep.Summary.Invalid, Duplicates: rep.Summary.Duplicates}
 	if rep.Summary.Rows == 0 {
-		return h.reject(ctx, u, &counts, "no data rows", errorReport("empty",
+		return h.reject(ctx, u, &counts, domain.Because(domain.ReasonNoRows, "no data rows"), errorReport("empty",
 			"Il file non contiene nominativi: dopo la riga di intestazione non c'è alcuna riga compilata"), cause)
 	}
 	reportKey, err := h.writeReport(ctx, u, rep, data)
@@ -287,11 +293,11 @@ func (h *Handler) Process(ctx context.Context, key, version string, cause domain
 	}
 	switch {
 	case rep.Summary.Valid == 0:
-		return h.advance(ctx, u, domain.UploadRejected, &counts, reportKey, "no valid row", cause)
+		return h.advance(ctx, u, domain.UploadRejected, &counts, reportKey, domain.Because(domain.ReasonNoValidRow, "no valid row"), cause)
 	case manual != nil && rep.Summary.Valid > batchSize:
 		// The report says which rows are wrong; the reason says why nothing goes.
-		return h.advance(ctx, u, domain.UploadRejected, &counts, reportKey,
-			fmt.Sprintf("manual protocol number: %d valid people do not fit one request of %d", rep.Summary.Valid, batchSize), cause)
+		return h.advance(ctx, u, domain.UploadRejected, &counts, reportKey, domain.Because(domain.ReasonManualTooMany,
+			fmt.Sprintf("manual protocol number: %d valid people do not fit one request of %d", rep.Summary.Valid, batchSize)), cause)
 	}
 	people := make([]domain.Subject, 0, rep.Summary.Valid)
 	for _, r := range rep.Rows {
@@ -304,7 +310,7 @@ func (h *Handler) Process(ctx context.Context, key, version string, cause domain
 		log.ErrorContext(ctx, "intake: writing the subjects", "err", err)
 		return domain.Upload{}, err
 	}
-	return h.advance(ctx, u, domain.UploadQueued, &counts, reportKey, "", cause)
+	return h.advance(ctx, u, domain.UploadQueued, &counts, reportKey, domain.Reason{}, cause)
 }
 
 // fetch reads the object: its bytes (nil when over the size limit), its
@@ -371,7 +377,7 @@ func errorReport(code, message string) []byte {
 }
 
 // reject writes the error report and rejects the upload.
-func (h *Handler) reject(ctx context.Context, u domain.Upload, counts *domain.Counts, reason string, report []byte, cause domain.Cause) (domain.Upload, error) {
+func (h *Handler) reject(ctx context.Context, u domain.Upload, counts *domain.Counts, reason domain.Reason, report []byte, cause domain.Cause) (domain.Upload, error) {
 	key := docs.ReportKey(u.Tenant, u.ID)
 	if _, err := h.Docs.Put(ctx, h.Docs.Document(key), "application/json", bytes.NewReader(report)); err != nil {
 		h.log().ErrorContext(ctx, "intake: writing the report", "upload", u.ID, "err", err)
@@ -380,23 +386,31 @@ func (h *Handler) reject(ctx context.Context, u domain.Upload, counts *domain.Co
 	return h.advance(ctx, u, domain.UploadRejected, counts, key, reason, cause)
 }
 
-func (h *Handler) advance(ctx context.Context, u domain.Upload, to domain.UploadState, counts *domain.Counts, reportKey, reason string, cause domain.Cause) (domain.Upload, error) {
+func (h *Handler) advance(ctx context.Context, u domain.Upload, to domain.UploadState, counts *domain.Counts, reportKey string, reason domain.Reason, cause domain.Cause) (domain.Upload, error) {
 	out, err := h.Store.AdvanceUpload(ctx, u.Tenant, u.ID, to, counts, reportKey, reason, cause)
 	if err != nil {
 		h.log().ErrorContext(ctx, "intake: recording the outcome", "upload", u.ID, "state", to, "err", err)
 		return domain.Upload{}, err
 	}
 	h.log().InfoContext(ctx, "intake: upload processed", "tenant", out.Tenant, "office", out.Office, "upload", out.ID,
-		"state", out.State, "rows", out.Counts.Rows, "valid", out.Counts.Valid, "invalid", out.Counts.Invalid, "reason", out.Reason)
-	n := h.Notify
-	if n == nil {
-		n = NopNotifier{}
+		"state", out.State, "rows", out.Counts.Rows, "valid", out.Counts.Valid, "invalid", out.Counts.Invalid, "reason", out.Reason.String())
+	h.notify(ctx, out)
+	return out, nil
+}
+
+// notify tells the office how its list went.
+func (h *Handler) notify(ctx context.Context, out domain.Upload) {
+	if h.Notify == nil {
+		return
 	}
-	if err := n.UploadProcessed(ctx, out); err != nil {
+	ev := notice.Event{Kind: notice.ListReceived, Tenant: out.Tenant, Office: out.Office, Upload: out.ID, Counts: out.Counts}
+	if out.State == domain.UploadRejected {
+		ev.Kind, ev.Reason = notice.ListRejected, out.Reason.Code
+	}
+	if err := h.Notify.Publish(ctx, ev); err != nil {
 		// The upload is recorded; a lost notice is not worth a retry of the whole intake.
 		h.log().WarnContext(ctx, "intake: notifying the office", "upload", out.ID, "err", err)
 	}
-	return out, nil
 }
 
 // writeReport stores report.json and, when some rows are refused, refused.csv.

@@ -13,9 +13,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/casellario-pec/casellario/shared/awsconf"
 	"github.com/casellario-pec/casellario/shared/docs"
+	"github.com/casellario-pec/casellario/shared/notice"
+	"github.com/casellario-pec/casellario/shared/notice/queue"
 	"github.com/casellario-pec/casellario/shared/store"
 	"github.com/casellario-pec/casellario/shared/tenants"
 )
@@ -56,6 +59,16 @@ func Load(ctx context.Context, withDocs bool) (*Env, error) {
 		e.Docs = docs.New(awsconf.NewS3(cfg), dopt)
 	}
 	return e, nil
+}
+
+// Notices is where a handler's events go: the notify function's queue
+// (CASELLARIO_NOTIFY_QUEUE_URL), or the log when the deployment e-mails
+// nobody.
+func (e *Env) Notices() notice.Publisher {
+	if url := os.Getenv("CASELLARIO_NOTIFY_QUEUE_URL"); url != "" {
+		return queue.SQS{Client: sqs.NewFromConfig(e.AWS), QueueURL: url}
+	}
+	return notice.Log{Logger: e.Log}
 }
 
 // Duration reads an optional positive duration variable (0 when unset).

@@ -49,6 +49,7 @@ type Options struct {
 	DispatchEvery time.Duration // 0: one minute; negative: only on demand
 	PollEvery     time.Duration // 0: 30 seconds; negative: only on demand
 	ProcuraDelay  time.Duration // the Procura's "evening batch"; 0: 30 seconds
+	Grace         time.Duration // dispatch's wait for the acceptance of a submission of unknown outcome; 0: its default
 	Tenants       *tenants.Config
 	Log           *slog.Logger
 	InMemory      bool   // tests: S3 in memory, DynamoDB in memory, nothing kept

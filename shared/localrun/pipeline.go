@@ -11,8 +11,8 @@ import (
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/intake"
 	"github.com/casellario-pec/casellario/shared/mailsink"
+	"github.com/casellario-pec/casellario/shared/notice"
 	"github.com/casellario-pec/casellario/shared/notify"
-	"github.com/casellario-pec/casellario/shared/notify/ports"
 	"github.com/casellario-pec/casellario/shared/pec"
 	"github.com/casellario-pec/casellario/shared/pecmail"
 	"github.com/casellario-pec/casellario/shared/poll"
@@ -36,16 +36,13 @@ func newPipeline(r *Run) (*pipeline, error) {
 	}
 	secrets := pecmail.LocalSecrets()
 	notices := r.notices()
+	imap := &pecmail.IMAP{Secrets: secrets, TLS: tlsCfg, TrustStore: trust, Timeout: 30 * time.Second}
 	return &pipeline{
 		in: &intake.Handler{Store: r.Store, Docs: r.Docs, Tenants: r.Tenants, Notify: notices, Log: r.log.With("function", "intake")},
 		out: &dispatch.Handler{Store: r.Store, Docs: r.Docs, Tenants: r.Tenants, Secrets: secrets, Notify: notices,
-			Sender: &pecmail.SMTP{Secrets: secrets, TLS: tlsCfg, Timeout: 30 * time.Second},
-			// Receipts poll has already handled sit in its archive folder.
-			Mailbox: &pecmail.IMAP{Secrets: secrets, TLS: tlsCfg, TrustStore: trust, Timeout: 30 * time.Second,
-				Folders: []string{"INBOX", poll.DefaultFolder}},
-			Log: r.log.With("function", "dispatch")},
-		poll: &poll.Handler{Store: r.Store, Triage: r.Store, Docs: r.Docs, Tenants: r.Tenants, Trust: trust,
-			Mail:   &poll.IMAPDialer{RootCAs: tlsCfg.RootCAs, Secrets: secrets},
+			Sender:  &pecmail.SMTP{Secrets: secrets, TLS: tlsCfg, Timeout: 30 * time.Second},
+			Mailbox: imap, Grace: r.opts.Grace, Log: r.log.With("function", "dispatch")},
+		poll: &poll.Handler{Store: r.Store, Triage: r.Store, Docs: r.Docs, Tenants: r.Tenants, Trust: trust, Mail: imap,
 			Notify: notices, Log: r.log.With("function", "poll"), Deadline: 2 * time.Minute},
 	}, nil
 }
@@ -59,19 +56,24 @@ func (p *pipeline) intake(ctx context.Context, key, version string) error {
 	return err
 }
 
+// dispatch runs, as in AWS, the intake sweep (uploads a crash left
+// received) and then dispatch.
 func (p *pipeline) dispatch(ctx context.Context, cause domain.Cause) (dispatch.Summary, error) {
+	if _, err := p.in.Sweep(ctx, cause); err != nil {
+		return dispatch.Summary{}, err
+	}
 	return p.out.Run(ctx, cause)
 }
 
 // notices mails the offices through the local mail sink, resolving events as the
 // notify function does in AWS.
-func (r *Run) notices() ports.Notifier {
+func (r *Run) notices() notice.Publisher {
 	host, port, _ := net.SplitHostPort(r.sink.SMTPAddr)
 	p, _ := strconv.Atoi(port)
-	return ports.Notifier{Publisher: notify.Direct{
+	return notify.Direct{
 		Resolver: notify.Resolver{Tenants: r.Tenants, Batches: r.Store},
 		Mailer:   &notify.Mailer{From: "casellario@comune.test", Host: host, Port: p, TLS: "none"},
-	}}
+	}
 }
 
 // startSink starts the offices' mail stand-in.

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/casellario-pec/casellario/shared/domain"
+	"github.com/casellario-pec/casellario/shared/notice"
 	"github.com/casellario-pec/casellario/shared/tenants"
 )
 
@@ -25,22 +26,24 @@ func TestResolve(t *testing.T) {
 	}}
 	tests := []struct {
 		name   string
-		ev     Event
+		ev     notice.Event
 		to     string // comma-joined recipients
 		office string
 		check  func(Notice) bool
 	}{
-		{"list received", Event{Kind: ListReceived, Tenant: "c_g999", Office: "SUAP", Upload: "u1", Counts: domain.Counts{Rows: 2, Valid: 2}},
+		{"list received", notice.Event{Kind: notice.ListReceived, Tenant: "c_g999", Office: "SUAP", Upload: "u1", Counts: domain.Counts{Rows: 2, Valid: 2}},
 			"suap@comune.prato.test", "Servizio attività economiche SUAP", func(n Notice) bool { return n.Counts.Valid == 2 }},
-		{"list rejected", Event{Kind: ListRejected, Tenant: "c_g999", Office: "SUAP", Upload: "u1"},
+		{"list rejected", notice.Event{Kind: notice.ListRejected, Tenant: "c_g999", Office: "SUAP", Upload: "u1"},
 			"suap@comune.prato.test", "Servizio attività economiche SUAP", func(n Notice) bool { return strings.Contains(n.Reason, "resoconto") }},
-		{"request sent takes the batch's protocol and size", Event{Kind: RequestSent, Tenant: "c_g999", Batch: "b1"},
+		{"list rejected with its reason", notice.Event{Kind: notice.ListRejected, Tenant: "c_g999", Office: "SUAP", Upload: "u1", Reason: domain.ReasonNoValidRow},
+			"suap@comune.prato.test", "Servizio attività economiche SUAP", func(n Notice) bool { return n.Reason == domain.ReasonNoValidRow.Italian() }},
+		{"request sent takes the batch's protocol and size", notice.Event{Kind: notice.RequestSent, Tenant: "c_g999", Batch: "b1"},
 			"acquisti@comune.prato.test", "Servizio acquisti", func(n Notice) bool { return n.Protocol == proto && n.People == 2 }},
-		{"failure also to the protocol office", Event{Kind: RequestFailed, Tenant: "c_g999", Batch: "b1"},
+		{"failure also to the protocol office", notice.Event{Kind: notice.RequestFailed, Tenant: "c_g999", Batch: "b1"},
 			"acquisti@comune.prato.test,protocollo@comune.prato.test", "Servizio acquisti", func(n Notice) bool { return n.Reason != "" }},
-		{"overdue also to the protocol office", Event{Kind: Overdue, Tenant: "c_g999", Batch: "b1", Days: 10},
+		{"overdue also to the protocol office", notice.Event{Kind: notice.Overdue, Tenant: "c_g999", Batch: "b1", Days: 10},
 			"acquisti@comune.prato.test,protocollo@comune.prato.test", "Servizio acquisti", func(n Notice) bool { return n.Days == 10 }},
-		{"triage to the protocol office only", Event{Kind: Triage, Tenant: "c_g999", Triage: "t1"},
+		{"triage to the protocol office only", notice.Event{Kind: notice.Triage, Tenant: "c_g999", Triage: "t1"},
 			"protocollo@comune.prato.test", "Ufficio protocollo", func(n Notice) bool { return n.Triage == "t1" }},
 	}
 	for _, tt := range tests {
@@ -57,30 +60,13 @@ func TestResolve(t *testing.T) {
 			}
 		})
 	}
-	for _, ev := range []Event{
-		{Kind: Delivered, Tenant: "c_x000", Batch: "b1"},
-		{Kind: Delivered, Tenant: "c_g999", Batch: "missing"},
+	for _, ev := range []notice.Event{
+		{Kind: notice.Delivered, Tenant: "c_x000", Batch: "b1"},
+		{Kind: notice.Delivered, Tenant: "c_g999", Batch: "missing"},
 		{Kind: "bogus", Tenant: "c_g999"},
 	} {
 		if _, err := r.Notice(context.Background(), ev); err == nil {
 			t.Errorf("%+v resolved", ev)
-		}
-	}
-}
-
-func TestEventWireFormat(t *testing.T) {
-	ev := Event{Kind: Certificates, Tenant: "c_g999", Batch: "b1", Count: 3}
-	body, err := ev.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	back, err := UnmarshalEvent(body)
-	if err != nil || back != ev {
-		t.Fatalf("%s → %+v %v", body, back, err)
-	}
-	for _, bad := range []string{"", "{", `{"kind":"delivered"}`, `{"tenant":"c_g999"}`} {
-		if _, err := UnmarshalEvent(bad); err == nil {
-			t.Errorf("%q accepted", bad)
 		}
 	}
 }

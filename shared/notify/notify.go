@@ -18,26 +18,12 @@ import (
 	"github.com/wneessen/go-mail"
 
 	"github.com/casellario-pec/casellario/shared/domain"
-)
-
-// Kind is what a notification is about.
-type Kind string
-
-const (
-	ListReceived  Kind = "list-received"
-	ListRejected  Kind = "list-rejected"
-	RequestSent   Kind = "request-sent"
-	Delivered     Kind = "delivered"
-	Certificates  Kind = "certificates"
-	RequestFailed Kind = "request-failed"
-	Overdue       Kind = "overdue"
-	NotDelivered  Kind = "not-delivered" // preavviso di mancata consegna: not yet a failure
-	Triage        Kind = "triage"        // a message waits for the protocol office
+	"github.com/casellario-pec/casellario/shared/notice"
 )
 
 // Notice is one notification to an office.
 type Notice struct {
-	Kind     Kind
+	Kind     notice.Kind
 	Comune   string          // "Comune di Prato"
 	Office   string          // the office's name
 	To       []string        // the office's addresses (and the protocol office's, for failures and overdue)

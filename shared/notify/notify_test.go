@@ -13,6 +13,7 @@ import (
 
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/mailsink"
+	"github.com/casellario-pec/casellario/shared/notice"
 )
 
 var proto = domain.Protocol{Number: "0012345", Date: domain.Date{Year: 2026, Month: time.November, Day: 25}}
@@ -21,23 +22,23 @@ func TestRender(t *testing.T) {
 	base := Notice{Comune: "Comune di Prato", Office: "Servizio acquisti", To: []string{"acquisti@comune.prato.test"},
 		Upload: "u1", Batch: "b1", Protocol: proto, People: 12, Link: "http://localhost/richieste/b1"}
 	tests := []struct {
-		kind    Kind
+		kind    notice.Kind
 		change  func(*Notice)
 		subject string
 		body    []string
 	}{
-		{ListReceived, func(n *Notice) { n.Counts = domain.Counts{Rows: 10, Valid: 8, Invalid: 2, Duplicates: 1} },
+		{notice.ListReceived, func(n *Notice) { n.Counts = domain.Counts{Rows: 10, Valid: 8, Invalid: 2, Duplicates: 1} },
 			"Elenco ricevuto: 8 nominativi accettati, 2 da correggere", []string{"Righe lette: 10", "di cui 1 duplicate", "resoconto"}},
-		{ListReceived, func(n *Notice) { n.Counts = domain.Counts{Rows: 3, Valid: 3} },
+		{notice.ListReceived, func(n *Notice) { n.Counts = domain.Counts{Rows: 3, Valid: 3} },
 			"Elenco ricevuto: 3 nominativi accettati", []string{"prossima richiesta"}},
-		{ListRejected, func(n *Notice) { n.Reason = "il file non è un elenco leggibile." }, "Elenco non leggibile: nessuna richiesta inviata", []string{"non è un elenco leggibile"}},
-		{RequestSent, nil, "Richiesta inviata alla Procura: prot. n. 0012345 del 25/11/2026", []string{"12 certificati", "b1"}},
-		{Delivered, nil, "Richiesta prot. n. 0012345 consegnata alla Procura", []string{"avvenuta consegna"}},
-		{Certificates, nil, "Certificati disponibili: richiesta prot. n. 0012345", []string{"12 certificati", "non sono allegati"}},
-		{RequestFailed, func(n *Notice) { n.Reason = "la Procura ha respinto la richiesta." }, "Richiesta non riuscita: prot. n. 0012345", []string{"respinto"}},
-		{NotDelivered, nil, "Consegna non ancora confermata: richiesta prot. n. 0012345", []string{"24 ore"}},
-		{Triage, func(n *Notice) { n.Triage = "t1" }, "Messaggio PEC da smistare", []string{"t1", "Da smistare"}},
-		{Overdue, func(n *Notice) { n.Days = 11 }, "Nessuna risposta da 11 giorni: richiesta prot. n. 0012345", []string{"sollecitare"}},
+		{notice.ListRejected, func(n *Notice) { n.Reason = "il file non è un elenco leggibile." }, "Elenco non leggibile: nessuna richiesta inviata", []string{"non è un elenco leggibile"}},
+		{notice.RequestSent, nil, "Richiesta inviata alla Procura: prot. n. 0012345 del 25/11/2026", []string{"12 certificati", "b1"}},
+		{notice.Delivered, nil, "Richiesta prot. n. 0012345 consegnata alla Procura", []string{"avvenuta consegna"}},
+		{notice.Certificates, nil, "Certificati disponibili: richiesta prot. n. 0012345", []string{"12 certificati", "non sono allegati"}},
+		{notice.RequestFailed, func(n *Notice) { n.Reason = "la Procura ha respinto la richiesta." }, "Richiesta non riuscita: prot. n. 0012345", []string{"respinto"}},
+		{notice.NotDelivered, nil, "Consegna non ancora confermata: richiesta prot. n. 0012345", []string{"24 ore"}},
+		{notice.Triage, func(n *Notice) { n.Triage = "t1" }, "Messaggio PEC da smistare", []string{"t1", "Da smistare"}},
+		{notice.Overdue, func(n *Notice) { n.Days = 11 }, "Nessuna risposta da 11 giorni: richiesta prot. n. 0012345", []string{"sollecitare"}},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.kind), func(t *testing.T) {
@@ -74,7 +75,7 @@ func TestSendThroughSink(t *testing.T) {
 	host, port, _ := net.SplitHostPort(sink.SMTPAddr)
 	p, _ := strconv.Atoi(port)
 	m := &Mailer{From: "casellario@comune.prato.test", Host: host, Port: p, TLS: "none"}
-	n := Notice{Kind: RequestSent, Comune: "Comune di Prato", Office: "SUAP", To: []string{"suap@comune.prato.test"}, Protocol: proto, People: 3, Batch: "b9"}
+	n := Notice{Kind: notice.RequestSent, Comune: "Comune di Prato", Office: "SUAP", To: []string{"suap@comune.prato.test"}, Protocol: proto, People: 3, Batch: "b9"}
 	if err := m.Send(context.Background(), n); err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +86,7 @@ func TestSendThroughSink(t *testing.T) {
 	var got []mailsink.Message
 	_ = json.NewDecoder(resp.Body).Decode(&got)
 	resp.Body.Close()
-	if len(got) != 1 || got[0].Notice != string(RequestSent) || !strings.Contains(got[0].Subject, "0012345") {
+	if len(got) != 1 || got[0].Notice != string(notice.RequestSent) || !strings.Contains(got[0].Subject, "0012345") {
 		t.Fatalf("sink holds %+v", got)
 	}
 	raw, err := http.Get(sink.HTTPURL + "/messages/1")
@@ -112,14 +113,14 @@ func TestSendThroughSink(t *testing.T) {
 
 func TestSendErrors(t *testing.T) {
 	ctx := context.Background()
-	n := Notice{Kind: Delivered, To: []string{"a@b.test"}, Protocol: proto}
+	n := Notice{Kind: notice.Delivered, To: []string{"a@b.test"}, Protocol: proto}
 	tests := []struct {
 		name string
 		m    *Mailer
 		n    Notice
 		want string
 	}{
-		{"no recipient", &Mailer{From: "x@y.test", Host: "127.0.0.1", Port: 1, TLS: "none"}, Notice{Kind: Delivered}, "no recipient"},
+		{"no recipient", &Mailer{From: "x@y.test", Host: "127.0.0.1", Port: 1, TLS: "none"}, Notice{Kind: notice.Delivered}, "no recipient"},
 		{"bad sender", &Mailer{From: "not an address", Host: "127.0.0.1", Port: 1, TLS: "none"}, n, "sender"},
 		{"refused", &Mailer{From: "x@y.test", Host: "127.0.0.1", Port: 1, TLS: "none", Timeout: time.Second}, n, "sending"},
 		{"unknown kind", &Mailer{From: "x@y.test", Host: "127.0.0.1", Port: 1}, Notice{Kind: "x", To: []string{"a@b.test"}}, "unknown kind"},

@@ -35,9 +35,10 @@ type SecretsAPI interface {
 
 // Secrets resolves tenants.Secret references: inline passwords (when
 // AllowInline) and Secrets Manager secrets, fetched on first use and cached
-// for the life of the process (a Lambda execution environment). The secret's
-// value is either the password itself or a JSON object with a "password"
-// field. Safe for concurrent use.
+// for the life of the process (a Lambda execution environment) until a login
+// with it fails (Forget). The secret's value is either the password itself or
+// a JSON object with a "password" field; an object with "placeholder": true
+// (as the stack creates it) is refused. Safe for concurrent use.
 type Secrets struct {
 	// AllowInline accepts inline passwords (the local run); in AWS they are
 	// refused, so that a password never sits in a configuration file.
@@ -95,10 +96,16 @@ func (s *Secrets) Resolve(ctx context.Context, ref tenants.Secret) (string, erro
 	v := aws.ToString(out.SecretString)
 	if strings.HasPrefix(strings.TrimSpace(v), "{") {
 		var obj struct {
-			Password string `json:"password"`
+			Password    string `json:"password"`
+			Placeholder bool   `json:"placeholder"`
 		}
 		if err := json.Unmarshal([]byte(v), &obj); err != nil || obj.Password == "" {
 			return "", fmt.Errorf("credentials: secret %q is a JSON object without a \"password\" field", ref.Secret)
+		}
+		if obj.Placeholder {
+			// The stack creates secrets with a random placeholder: logging in
+			// with it would get the real mailbox locked by its provider.
+			return "", fmt.Errorf("credentials: secret %q still holds the placeholder the deployment created: put the real password in it", ref.Secret)
 		}
 		v = obj.Password
 	}
@@ -110,4 +117,15 @@ func (s *Secrets) Resolve(ctx context.Context, ref tenants.Secret) (string, erro
 	}
 	s.cache[ref.Secret] = v
 	return v, nil
+}
+
+// Forget drops the cached value of a secret, so that the next Resolve reads
+// it again: after a login failure, the secret may have been changed.
+func (s *Secrets) Forget(ref tenants.Secret) {
+	if ref.Secret == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.cache, ref.Secret)
 }

@@ -124,6 +124,13 @@ func (s *SMTP) Send(ctx context.Context, t tenants.Tenant, from string, to []str
 	}
 	sc, err := c.DialToSMTPClientWithContext(ctx)
 	if err != nil {
+		var te *textproto.Error
+		if errors.As(err, &te) && te.Code >= 530 && te.Code <= 535 {
+			// Authentication refused: read the secret again next time.
+			if f, ok := s.Secrets.(interface{ Forget(tenants.Secret) }); ok {
+				f.Forget(t.PEC.Auth)
+			}
+		}
 		return notSent("dial", err)
 	}
 	defer sc.Close()

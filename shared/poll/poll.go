@@ -4,44 +4,72 @@
 // to people; what cannot be handled alone goes to the protocol office's triage
 // queue. See Handler.
 //
-// Per mailbox and run: a lease (so that overlapping runs never work one
-// mailbox at once); SELECT INBOX; the stored cursor (UIDVALIDITY and last
-// UID) decides what is new: nothing new costs one SELECT (UIDNEXT) whatever
-// the mailbox holds, else one UID SEARCH over last+1:*; then, per message in
-// UID order: UID FETCH BODY.PEEK[], the raw bytes stored unaltered in S3
-// (content-addressed), handled (unless the same content or Message-ID was
-// handled before), flagged \Flagged when triaged, moved to Folder, and the
-// cursor advanced. A changed UIDVALIDITY re-scans the INBOX from UID 1; the
-// log of handled messages keeps anything from being handled twice. A run
-// stops cleanly at Deadline; the next one resumes from the cursor.
+// # Two kinds of mailbox
+//
+// A Comune's PEC mailbox is usually its general one, read by the protocol
+// office and its protocol software too (tenants pec.mode "shared", the
+// default). There poll changes nothing: the INBOX is opened read-only
+// (EXAMINE), no flag is set, not even \Seen, nothing is moved. It reads the
+// header and size of each new message first and fetches whole only the
+// messages that concern its requests: receipts whose X-Riferimento-Message-ID
+// is a Message-ID it sent, and PEC envelopes whose sender is the tenant's
+// Procura (procura, procura_senders). Everything else is left untouched and
+// never copied. A mailbox for this service alone (pec.mode "dedicated") is
+// read whole: every message is handled, triaged ones are flagged \Flagged,
+// and handled ones are moved to pec.folder.
+//
+// # A run, per mailbox
+//
+// A lease (so that overlapping runs never work one mailbox at once; short,
+// renewed while the run works, so a crashed run is replaced within minutes);
+// open the INBOX; the stored cursor (UIDVALIDITY and last UID) decides what is
+// new: nothing new costs one SELECT (UIDNEXT) whatever the mailbox holds,
+// else one UID SEARCH over last+1:*; then, by chunks, the size and header of
+// the new messages, and per message in UID order: does it concern us (shared
+// mode); one more attempt counted (stored before trying, so that a crash
+// counts too); a message that failed MaxAttempts times already is set aside
+// (streamed to S3 as it is, never held whole in memory, and a triage item
+// says so), one over MaxMessage bytes has only its header kept (triage);
+// otherwise it is fetched (BODY.PEEK[]), stored unaltered in S3
+// (content-addressed), handled unless the same content or Message-ID was
+// handled before, moved (dedicated mode), and the cursor advances. A changed
+// UIDVALIDITY re-scans the INBOX from UID 1; the log of handled messages
+// keeps anything from being handled twice. A run stops cleanly at Deadline;
+// the next one resumes from the cursor. A message whose handling fails stops
+// the mailbox's run (the next run tries it again, up to MaxAttempts).
 package poll
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/casellario-pec/casellario/shared/docs"
 	"github.com/casellario-pec/casellario/shared/domain"
+	"github.com/casellario-pec/casellario/shared/leases"
+	"github.com/casellario-pec/casellario/shared/mailbox"
+	"github.com/casellario-pec/casellario/shared/notice"
 	"github.com/casellario-pec/casellario/shared/tenants"
 )
 
 // Defaults.
 const (
 	DefaultDeadline     = 4 * time.Minute // for a Lambda timeout of 5 minutes
-	DefaultFolder       = "Archivio"
 	DefaultOverdueAfter = 10 * 24 * time.Hour
+	// DefaultMaxMessage: PEC providers refuse messages over about 30 MB; a
+	// message larger than this is not fetched (its header is kept, in triage).
+	DefaultMaxMessage = 48 << 20
+	// DefaultMaxAttempts: a message whose handling failed this many times is
+	// set aside for a person, and the mailbox moves on.
+	DefaultMaxAttempts = 3
 	// MetricNamespace and MetricOverdueBatches name the metric the overdue
 	// alarm of the stack watches (infra/stack.go has the same names).
 	MetricNamespace      = "Casellario"
@@ -55,19 +83,23 @@ type Handler struct {
 	Triage  domain.TriageStore
 	Docs    *docs.Docs
 	Tenants *tenants.Config
-	Mail    Dialer
-	Trust   *x509.CertPool // PEC providers' trust store: receipts and replies must verify against it
-	Notify  Notifier       // nil: no notices
-	Log     *slog.Logger   // nil: discard
+	Mail    mailbox.Dialer
+	Trust   *x509.CertPool   // PEC providers' trust store: receipts and replies must verify against it
+	Notify  notice.Publisher // nil: nobody is told
+	Log     *slog.Logger     // nil: discard
 	Now     func() time.Time
 	// Deadline: a run stops taking new messages this long after it started
 	// (keep it shorter than the Lambda timeout); DefaultDeadline when 0.
 	Deadline time.Duration
-	// Folder receives handled messages (created if missing); DefaultFolder when "".
-	Folder string
 	// OverdueAfter: a delivered batch without a reply this long after delivery
 	// is overdue; DefaultOverdueAfter when 0.
 	OverdueAfter time.Duration
+	// MaxMessage bounds the messages fetched (DefaultMaxMessage when 0).
+	MaxMessage int64
+	// MaxAttempts: failures after which a message is set aside (DefaultMaxAttempts when 0).
+	MaxAttempts int
+	// LeaseTTL of a mailbox's lease (leases.DefaultTTL when 0).
+	LeaseTTL time.Duration
 	// Metrics, when set, receives the OverdueBatches metric in CloudWatch
 	// Embedded Metric Format (the poll function sets os.Stdout).
 	Metrics io.Writer
@@ -80,12 +112,15 @@ type MailboxSummary struct {
 	Busy         bool   `json:"busy,omitempty"`      // another run holds the lease
 	Rescanned    bool   `json:"rescanned,omitempty"` // UIDVALIDITY changed
 	Stopped      bool   `json:"stopped,omitempty"`   // deadline reached with messages left
+	Skipped      int    `json:"skipped"`             // not ours (shared mailbox): left untouched, not fetched
+	Gone         int    `json:"gone"`                // expunged by another client before we read them
 	Fetched      int    `json:"fetched"`
-	Duplicates   int    `json:"duplicates"` // handled before: only moved
+	Duplicates   int    `json:"duplicates"` // handled before
 	Receipts     int    `json:"receipts"`
 	Replies      int    `json:"replies"`
 	Certificates int    `json:"certificates"`
 	Triaged      int    `json:"triaged"`
+	SetAside     int    `json:"set_aside"` // failed too often, or too large: kept for a person
 	Overdue      int    `json:"overdue"`
 	Error        string `json:"error,omitempty"`
 }
@@ -99,12 +134,15 @@ type Summary struct {
 func (s Summary) Total() MailboxSummary {
 	var t MailboxSummary
 	for _, m := range s.Mailboxes {
+		t.Skipped += m.Skipped
+		t.Gone += m.Gone
 		t.Fetched += m.Fetched
 		t.Duplicates += m.Duplicates
 		t.Receipts += m.Receipts
 		t.Replies += m.Replies
 		t.Certificates += m.Certificates
 		t.Triaged += m.Triaged
+		t.SetAside += m.SetAside
 		t.Overdue += m.Overdue
 		t.Busy = t.Busy || m.Busy
 		t.Rescanned = t.Rescanned || m.Rescanned
@@ -134,18 +172,25 @@ func (h *Handler) deadline() time.Duration {
 	return h.Deadline
 }
 
-func (h *Handler) folder() string {
-	if h.Folder == "" {
-		return DefaultFolder
-	}
-	return h.Folder
-}
-
 func (h *Handler) overdueAfter() time.Duration {
 	if h.OverdueAfter <= 0 {
 		return DefaultOverdueAfter
 	}
 	return h.OverdueAfter
+}
+
+func (h *Handler) maxMessage() int64 {
+	if h.MaxMessage <= 0 {
+		return DefaultMaxMessage
+	}
+	return h.MaxMessage
+}
+
+func (h *Handler) maxAttempts() int {
+	if h.MaxAttempts <= 0 {
+		return DefaultMaxAttempts
+	}
+	return h.MaxAttempts
 }
 
 // HandleSchedule is the Lambda entry point of the EventBridge schedule.
@@ -162,8 +207,8 @@ func (h *Handler) HandleSchedule(ctx context.Context, ev events.EventBridgeEvent
 	run.Tenants = scoped
 	sum, err := run.Run(ctx, domain.CauseSchedule(id))
 	t := sum.Total()
-	h.log().Info("poll run", "mailboxes", len(sum.Mailboxes), "fetched", t.Fetched, "receipts", t.Receipts,
-		"replies", t.Replies, "certificates", t.Certificates, "triaged", t.Triaged, "duplicates", t.Duplicates, "err", err)
+	h.log().InfoContext(ctx, "poll run", "mailboxes", len(sum.Mailboxes), "skipped", t.Skipped, "fetched", t.Fetched, "receipts", t.Receipts,
+		"replies", t.Replies, "certificates", t.Certificates, "triaged", t.Triaged, "set_aside", t.SetAside, "duplicates", t.Duplicates, "err", err)
 	return err
 }
 
@@ -183,7 +228,7 @@ func (h *Handler) Run(ctx context.Context, cause domain.Cause) (Summary, error) 
 		if err != nil {
 			ms.Error = err.Error()
 			errs = append(errs, fmt.Errorf("poll: mailbox of %s: %w", t.ID, err))
-			h.log().Error("mailbox poll failed", "tenant", t.ID, "mailbox", t.PEC.Address, "err", err)
+			h.log().ErrorContext(ctx, "mailbox poll failed", "tenant", t.ID, "mailbox", t.PEC.Address, "err", err)
 		}
 		n, overdue, err := h.checkOverdue(ctx, t, cause)
 		ms.Overdue = n
@@ -203,165 +248,17 @@ func newOwner() string {
 	return "poll-" + hex.EncodeToString(b[:])
 }
 
-func (h *Handler) pollMailbox(ctx context.Context, t *tenants.Tenant) (ms MailboxSummary, err error) {
-	addr := strings.ToLower(t.PEC.Address)
-	ms = MailboxSummary{Tenant: t.ID, Mailbox: addr}
-	log := h.log().With("tenant", t.ID, "mailbox", addr)
-	lease, err := h.Store.AcquireLease(ctx, t.ID, "poll:"+addr, newOwner(), h.deadline()+time.Minute)
-	if domain.ErrorCode(err) == domain.ECONFLICT {
-		ms.Busy = true
-		log.Info("mailbox busy: another poll holds its lease")
-		return ms, nil
+// notify hands an event on; a failure is logged, never undoes what happened.
+func (h *Handler) notify(ctx context.Context, ev notice.Event) {
+	if h.Notify == nil {
+		return
 	}
-	if err != nil {
-		return ms, err
+	if err := h.Notify.Publish(ctx, ev); err != nil {
+		h.log().WarnContext(ctx, "notice not delivered", "kind", ev.Kind, "tenant", ev.Tenant, "batch", ev.Batch, "err", err)
 	}
-	defer func() {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		if rerr := h.Store.ReleaseLease(rctx, lease); rerr != nil {
-			log.Warn("releasing the poll lease", "err", rerr)
-		}
-	}()
-	c, err := h.Mail.Dial(ctx, t)
-	if err != nil {
-		return ms, err
-	}
-	defer func() {
-		_ = c.Logout().Wait()
-		_ = c.Close()
-	}()
-	sel, err := c.Select("INBOX", nil).Wait()
-	if err != nil {
-		return ms, fmt.Errorf("SELECT INBOX: %w", err)
-	}
-	cur, err := h.Store.Cursor(ctx, t.ID, addr)
-	if err != nil {
-		return ms, err
-	}
-	cur.Tenant, cur.Mailbox = t.ID, addr
-	last := cur.LastUID
-	if cur.UIDValidity != sel.UIDValidity {
-		if cur.Version > 0 {
-			ms.Rescanned = true
-			log.Warn("UIDVALIDITY changed: re-scanning the INBOX", "old", cur.UIDValidity, "new", sel.UIDValidity)
-		}
-		last = 0
-		cur.UIDValidity, cur.LastUID = sel.UIDValidity, 0
-		if cur, err = h.Store.SaveCursor(ctx, cur); err != nil {
-			return ms, err
-		}
-	}
-	// Nothing new: SELECT said so (UIDNEXT, or an empty INBOX).
-	if sel.NumMessages == 0 || (sel.UIDNext != 0 && uint32(sel.UIDNext) <= last+1) {
-		return ms, nil
-	}
-	s := &session{c: c, folder: h.folder()}
-	uids, err := s.newUIDs(last)
-	if err != nil {
-		return ms, err
-	}
-	for _, uid := range uids {
-		if ctx.Err() != nil {
-			ms.Stopped = true
-			log.Info("deadline reached: the next run resumes", "left", len(uids)-ms.Fetched)
-			return ms, nil
-		}
-		raw, err := s.fetch(uid)
-		if err != nil {
-			return ms, err
-		}
-		if raw != nil {
-			ms.Fetched++
-			r, err := h.handleRaw(ctx, t, raw, &ms)
-			if err != nil {
-				return ms, fmt.Errorf("message UID %d: %w", uid, err)
-			}
-			if r.triaged {
-				if err := s.flag(uid); err != nil && !serverRefused(err) {
-					return ms, err
-				}
-			}
-			if err := s.move(uid); err != nil {
-				if !serverRefused(err) {
-					return ms, err
-				}
-				// Handled and logged as seen: it stays in the INBOX, and the
-				// cursor moves past it all the same.
-				log.Warn("moving a handled message failed", "uid", uid, "folder", s.folder, "err", err)
-			}
-		}
-		cur.LastUID = uint32(uid)
-		if cur, err = h.Store.SaveCursor(ctx, cur); err != nil {
-			return ms, err
-		}
-	}
-	return ms, nil
 }
 
-// handled is what became of one message.
-type handled struct {
-	triaged   bool
-	duplicate bool
-}
-
-// handleRaw stores a raw message, handles it unless it was handled before,
-// and logs it as handled.
-func (h *Handler) handleRaw(ctx context.Context, t *tenants.Tenant, raw []byte, ms *MailboxSummary) (handled, error) {
-	sum := sha256.Sum256(raw)
-	sha := hex.EncodeToString(sum[:])
-	key := docs.MessageKey(t.ID, sha)
-	if _, err := h.Docs.Put(ctx, h.Docs.Document(key), "message/rfc822", bytes.NewReader(raw)); err != nil {
-		return handled{}, fmt.Errorf("storing the raw message: %w", err)
-	}
-	m, perr := h.parse(raw)
-	msgID := ""
-	if perr == nil {
-		msgID = m.MessageID
-	}
-	seen, err := h.Triage.MessageSeen(ctx, t.ID, sha, msgID)
-	if err != nil {
-		return handled{}, err
-	}
-	if seen {
-		ms.Duplicates++
-		h.log().Info("message handled before: only moved", "tenant", t.ID, "key", key)
-		return handled{duplicate: true}, nil
-	}
-	res, err := h.process(ctx, t, key, m, perr, nil, causeOf(msgID, sha))
-	if err != nil {
-		return handled{}, err
-	}
-	ms.Receipts += res.receipts
-	ms.Replies += res.replies
-	ms.Certificates += res.certificates
-	out := handled{}
-	if res.triage != "" {
-		kind := "unreadable"
-		if m != nil {
-			kind = string(m.Kind)
-		}
-		it, created, err := h.Triage.CreateTriage(ctx, domain.TriageItem{Tenant: t.ID, Mailbox: t.PEC.Address, MessageKey: key,
-			MessageID: msgID, Kind: kind, Reason: res.triage, CreatedAt: h.now(), Cause: causeOf(msgID, sha)})
-		if err != nil {
-			return handled{}, err
-		}
-		ms.Triaged++
-		out.triaged = true
-		h.log().Warn("message put in triage", "tenant", t.ID, "triage", it.ID, "kind", kind, "reason", res.triage)
-		if created {
-			h.notify(ctx, Notice{Kind: NoticeTriage, Tenant: t.ID, Batch: res.batch, TriageID: it.ID, Detail: res.triage})
-		}
-	}
-	if err := h.Triage.MarkMessageSeen(ctx, t.ID, sha, msgID, key, h.now()); err != nil {
-		return handled{}, err
-	}
-	return out, nil
-}
-
-func causeOf(msgID, sha string) domain.Cause {
-	if msgID != "" {
-		return domain.CausePEC(msgID)
-	}
-	return domain.CausePEC("sha256:" + sha)
+// leaseOf takes a mailbox's lease.
+func (h *Handler) leaseOf(ctx context.Context, t *tenants.Tenant, addr string) (*leases.Held, context.Context, error) {
+	return leases.Acquire(ctx, h.Store, t.ID, "poll:"+addr, newOwner(), h.LeaseTTL, h.log())
 }

@@ -2,6 +2,7 @@ package reply
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -57,7 +58,7 @@ func (w *Who) Assign(pages []string) (parts []Part, ok bool) {
 }
 
 // Extract writes a PDF with only the given pages (1-based) of data.
-func Extract(data []byte, pages []int) (out []byte, err error) {
+func Extract(ctx context.Context, data []byte, pages []int) (out []byte, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			out, err = nil, fmt.Errorf("reply: splitting a PDF: %v", r)

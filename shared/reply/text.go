@@ -2,6 +2,7 @@ package reply
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"regexp"
@@ -29,7 +30,7 @@ func IsPDF(data []byte) bool {
 
 // PDFPages returns the plain text of each page of a PDF. A page whose text
 // cannot be read gives "" (scanned certificates have no text).
-func PDFPages(data []byte) (pages []string, err error) {
+func PDFPages(ctx context.Context, data []byte) (pages []string, err error) {
 	defer func() {
 		if r := recover(); r != nil { // the reader panics on some malformed files
 			pages, err = nil, fmt.Errorf("%w: %v", ErrNotPDF, r)

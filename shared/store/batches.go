@@ -237,7 +237,7 @@ func (s *Dynamo) AdvanceBatch(ctx context.Context, c domain.BatchChange) (domain
 	if !c.To.Valid() {
 		return domain.Batch{}, domain.Errorf(domain.EINVALID, "batch %s: unknown state %q", c.ID, c.To)
 	}
-	if c.To == domain.BatchFailed && c.Reason == "" {
+	if c.To == domain.BatchFailed && !c.Reason.Code.Known() {
 		return domain.Batch{}, domain.Errorf(domain.EINVALID, "batch %s: a reason is required to fail it", c.ID)
 	}
 	if c.MessageID != "" && !messageIDRE.MatchString(c.MessageID) {
@@ -280,7 +280,7 @@ func (s *Dynamo) AdvanceBatch(ctx context.Context, c domain.BatchChange) (domain
 	if detail == "" {
 		switch {
 		case c.To == domain.BatchFailed:
-			detail = "failed: " + c.Reason
+			detail = "failed: " + c.Reason.String()
 		case c.Protocol.Number != "":
 			detail = fmt.Sprintf("protocolled as %s of %s", c.Protocol.Number, c.Protocol.Date.Italian())
 		default:
@@ -303,9 +303,9 @@ func (s *Dynamo) AdvanceBatch(ctx context.Context, c domain.BatchChange) (domain
 		u.expr += ", message_id = :mid"
 		u.values[":mid"] = str(c.MessageID)
 	}
-	if c.Reason != "" {
-		u.expr += ", reason = :reason"
-		u.values[":reason"] = str(c.Reason)
+	if !c.Reason.IsZero() {
+		u.expr += ", reason = :reason, reason_code = :code"
+		u.values[":reason"], u.values[":code"] = str(c.Reason.Detail), str(string(c.Reason.Code))
 	}
 	var ttl int64
 	if c.To.Terminal() {
@@ -414,4 +414,36 @@ func (s *Dynamo) BatchByMessageID(ctx context.Context, tenant, msgID string) (do
 		return domain.Batch{}, domain.Errorf(domain.ENOTFOUND, "no batch sent with Message-ID %s", msgID)
 	}
 	return s.GetBatch(ctx, tenant, m.Batch)
+}
+
+// RecordSendAttempt notes that a submission of a protocolled batch starts
+// now; a zero time clears the note (the submission certainly did not leave).
+func (s *Dynamo) RecordSendAttempt(ctx context.Context, tenant, batch string, at time.Time) (domain.Batch, error) {
+	if err := checkCode("tenant", tenant); err != nil {
+		return domain.Batch{}, err
+	}
+	if err := checkID("batch", batch); err != nil {
+		return domain.Batch{}, err
+	}
+	u := update{pk: batchPK(tenant, batch), sk: skBatch,
+		expr:  "SET send_attempts = if_not_exists(send_attempts, :zero) + :one, last_send_attempt = :at, ver = ver + :one",
+		cond:  "#state = :protocolled AND attribute_exists(message_id)",
+		names: map[string]string{"#state": "state"},
+		values: map[string]types.AttributeValue{":zero": num(0), ":one": num(1), ":at": str(at.UTC().Format(time.RFC3339Nano)),
+			":protocolled": str(string(domain.BatchProtocolled))}}
+	if at.IsZero() {
+		// The submission certainly did not leave: nothing in flight.
+		u.expr = "SET ver = ver + :one REMOVE last_send_attempt"
+		delete(u.values, ":zero")
+		delete(u.values, ":at")
+	}
+	var out batchItem
+	ok, err := s.update(ctx, u, &out)
+	if err != nil {
+		return domain.Batch{}, err
+	}
+	if !ok {
+		return domain.Batch{}, domain.Errorf(domain.ECONFLICT, "batch %s is not protocolled with a Message-ID: no submission to record", batch)
+	}
+	return out.domain(), nil
 }

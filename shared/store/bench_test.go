@@ -29,7 +29,7 @@ func BenchmarkPipelineCalls(b *testing.B) {
 		if err := s.PutSubjects(ctx, tenant, id, people); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := s.AdvanceUpload(ctx, tenant, id, domain.UploadQueued, &domain.Counts{Rows: 1000, Valid: 1000}, "", "", cause); err != nil {
+		if _, err := s.AdvanceUpload(ctx, tenant, id, domain.UploadQueued, &domain.Counts{Rows: 1000, Valid: 1000}, "", domain.Reason{}, cause); err != nil {
 			b.Fatal(err)
 		}
 		sched := domain.CauseSchedule("x")

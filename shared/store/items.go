@@ -30,7 +30,10 @@ type uploadItem struct {
 	Invalid       int       `dynamodbav:"invalid"`
 	Duplicates    int       `dynamodbav:"duplicates"`
 	ReportKey     string    `dynamodbav:"report_key,omitempty"`
-	Reason        string    `dynamodbav:"reason,omitempty"`
+	Number        string    `dynamodbav:"protocol_number,omitempty"` // manual protocol
+	Date          string    `dynamodbav:"protocol_date,omitempty"`   // YYYY-MM-DD
+	Reason        string    `dynamodbav:"reason,omitempty"`          // the reason's detail
+	ReasonCode    string    `dynamodbav:"reason_code,omitempty"`
 	CreatedAt     time.Time `dynamodbav:"created_at"`
 	UpdatedAt     time.Time `dynamodbav:"updated_at"`
 	Cause         string    `dynamodbav:"cause"`  // of the last state change
@@ -40,11 +43,15 @@ type uploadItem struct {
 }
 
 func (it uploadItem) domain() domain.Upload {
-	return domain.Upload{
+	var manual *domain.Protocol
+	if it.Number != "" {
+		manual = &domain.Protocol{Number: it.Number, Date: parseDate(it.Date)}
+	}
+	return domain.Upload{Protocol: manual,
 		ID: it.ID, Tenant: it.Tenant, Office: it.Office, Key: it.Key, ObjectVersion: it.ObjectVersion,
 		SHA256: it.SHA256, UploadedBy: it.UploadedBy, State: domain.UploadState(it.State),
 		Counts:    domain.Counts{Rows: it.Rows, Valid: it.Valid, Invalid: it.Invalid, Duplicates: it.Duplicates},
-		ReportKey: it.ReportKey, Reason: it.Reason, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt, Version: it.Ver,
+		ReportKey: it.ReportKey, Reason: reasonOf(it.ReasonCode, it.Reason), CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt, Version: it.Ver,
 	}
 }
 
@@ -61,6 +68,8 @@ type subjectItem struct {
 	Batch     string    `dynamodbav:"batch,omitempty"`
 	Cert      string    `dynamodbav:"certificate,omitempty"` // JSON of domain.Certificate
 	Reason    string    `dynamodbav:"reason,omitempty"`
+	Code      string    `dynamodbav:"reason_code,omitempty"`
+	Attempts  int       `dynamodbav:"attempts,omitempty"` // transport failures
 	UpdatedAt time.Time `dynamodbav:"updated_at"`
 	Cause     string    `dynamodbav:"cause,omitempty"`
 	Ver       int64     `dynamodbav:"ver"`
@@ -70,8 +79,8 @@ type subjectItem struct {
 func (it subjectItem) domain() (domain.Subject, error) {
 	s := domain.Subject{
 		ID: domain.SubjectID(it.Upload, it.Row), Tenant: it.Tenant, Office: it.Office, Upload: it.Upload,
-		Row: it.Row, State: domain.PersonState(it.State), Batch: it.Batch, Reason: it.Reason,
-		UpdatedAt: it.UpdatedAt, Version: it.Ver,
+		Row: it.Row, State: domain.PersonState(it.State), Batch: it.Batch, Reason: reasonOf(it.Code, it.Reason),
+		Attempts: it.Attempts, UpdatedAt: it.UpdatedAt, Version: it.Ver,
 	}
 	if err := json.Unmarshal([]byte(it.Person), &s.Person); err != nil {
 		return s, internal(err, "decoding subject %s", s.ID)
@@ -102,6 +111,9 @@ type batchItem struct {
 	MessageID string    `dynamodbav:"message_id,omitempty"`
 	People    []string  `dynamodbav:"people"`
 	Reason    string    `dynamodbav:"reason,omitempty"`
+	Code      string    `dynamodbav:"reason_code,omitempty"`
+	Attempts  int       `dynamodbav:"send_attempts,omitempty"`
+	LastSend  time.Time `dynamodbav:"last_send_attempt,omitempty"`
 	CreatedAt time.Time `dynamodbav:"created_at"`
 	UpdatedAt time.Time `dynamodbav:"updated_at"` // of the last state change
 	Cause     string    `dynamodbav:"cause"`      // of the last state change
@@ -113,18 +125,15 @@ type batchItem struct {
 func (it batchItem) domain() domain.Batch {
 	b := domain.Batch{
 		ID: it.ID, Tenant: it.Tenant, Office: it.Office, State: domain.BatchState(it.State),
-		MessageID: it.MessageID, People: it.People, Reason: it.Reason,
+		MessageID: it.MessageID, People: it.People, Reason: reasonOf(it.Code, it.Reason),
+		SendAttempts: it.Attempts, LastSendAttempt: it.LastSend,
 		CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt, Version: it.Ver,
 	}
 	if b.People == nil {
 		b.People = []string{}
 	}
 	b.Protocol.Number = it.Number
-	if it.Date != "" {
-		if t, err := time.Parse(time.DateOnly, it.Date); err == nil {
-			b.Protocol.Date = domain.DateOf(t)
-		}
-	}
+	b.Protocol.Date = parseDate(it.Date)
 	if it.TTL > 0 {
 		b.ExpiresAt = time.Unix(it.TTL, 0).UTC()
 	}
@@ -182,4 +191,21 @@ type cursorItem struct {
 	LastUID     uint32    `dynamodbav:"last_uid"`
 	UpdatedAt   time.Time `dynamodbav:"updated_at"`
 	Ver         int64     `dynamodbav:"ver"`
+}
+
+// reasonOf reads a stored reason; a detail recorded without a code (items
+// written before codes existed) reads as ReasonOther.
+func reasonOf(code, detail string) domain.Reason {
+	if code == "" && detail != "" {
+		code = string(domain.ReasonOther)
+	}
+	return domain.Reason{Code: domain.ReasonCode(code), Detail: detail}
+}
+
+// parseDate reads a stored YYYY-MM-DD date; anything else is the zero date.
+func parseDate(s string) domain.Date {
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return domain.DateOf(t)
+	}
+	return domain.Date{}
 }

@@ -10,8 +10,10 @@
 // codes live only in the "person" attribute of subject items).
 //
 //	item            pk                                  sk                   gsi1 (pk / sk)                           gsi2 (pk / sk)
-//	upload          T#<t>#U#<upload>                    #UPLOAD              T#<t>#O#<office>#OPEN / <created>#<id>   T#<t>#O#<office>#UPLOADS / <created>#<id>
-//	                                                                         (only while queued with pending people)
+//	upload          T#<t>#U#<upload>                    #UPLOAD              T#<t>#RECEIVED / <created>#<id>          T#<t>#O#<office>#UPLOADS / <created>#<id>
+//	                                                                         (while received), then
+//	                                                                         T#<t>#O#<office>#OPEN / <created>#<id>
+//	                                                                         (while queued with pending people)
 //	subject         T#<t>#U#<upload>                    P#<row, 7 digits>    -                                        -
 //	batch           T#<t>#B#<batch>                     #BATCH               T#<t>#O#<office>#BATCHES / <created>#<id> T#<t>#BATCHES / <created>#<id>
 //	event           T#<t>#E#<upload or batch>           <at>#<hash>          -                                        -
@@ -20,6 +22,7 @@
 //	register entry  T#<t>#R#<aoo>#<registry>#<year>     N#<number, 10 dig.>  T#<t>#B#<batch>#REG / N#<number>       -
 //	lease           T#<t>#L#<name>                      #LEASE               -                                        -
 //	mailbox cursor  T#<t>#X#<mailbox address>           #CURSOR              -                                        -
+//	attempts        T#<t>#A#<mailbox hash>#<uidv>#<uid> #ATTEMPT             -                                        -
 //	triage item     T#<t>#Q#<triage id>                 #TRIAGE              see triage.go (and the log of messages seen)
 //
 // <created> and <at> are UTC times in a fixed-width form, so keys sort in time
@@ -176,6 +179,7 @@ func leasePK(tenant, name string) string  { return tk(tenant) + "L#" + name }
 func cursorPK(tenant, mbox string) string { return tk(tenant) + "X#" + strings.ToLower(mbox) }
 func subjectSK(row int) string            { return fmt.Sprintf("P#%07d", row) }
 func openPK(tenant, office string) string { return tk(tenant) + "O#" + office + "#OPEN" }
+func receivedPK(tenant string) string     { return tk(tenant) + "RECEIVED" }
 func uploadsPK(tenant, office string) string {
 	return tk(tenant) + "O#" + office + "#UPLOADS"
 }

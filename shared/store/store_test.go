@@ -74,7 +74,7 @@ func (f *fixture) queuedUpload(t *testing.T, office string, n int) domain.Upload
 		t.Fatal(err)
 	}
 	return must[domain.Upload](t)(f.AdvanceUpload(ctx, tenant, u.ID, domain.UploadQueued,
-		&domain.Counts{Rows: n, Valid: n}, "report", "", domain.CauseS3("k", "v1")))
+		&domain.Counts{Rows: n, Valid: n}, "report", domain.Reason{}, domain.CauseS3("k", "v1")))
 }
 
 func TestUploadLifecycle(t *testing.T) {
@@ -113,15 +113,15 @@ func TestUploadLifecycle(t *testing.T) {
 	if got := must[[]domain.Subject](t)(f.PendingSubjects(ctx, tenant, "SUAP", 10)); len(got) != 0 {
 		t.Fatalf("pending before queued: %d", len(got))
 	}
-	_, err = f.AdvanceUpload(ctx, tenant, id, domain.UploadCompleted, nil, "", "", cause)
+	_, err = f.AdvanceUpload(ctx, tenant, id, domain.UploadCompleted, nil, "", domain.Reason{}, cause)
 	code(t, err, domain.ECONFLICT)
-	_, err = f.AdvanceUpload(ctx, tenant, id, domain.UploadRejected, nil, "", "", cause)
+	_, err = f.AdvanceUpload(ctx, tenant, id, domain.UploadRejected, nil, "", domain.Reason{}, cause)
 	code(t, err, domain.EINVALID)
-	q := must[domain.Upload](t)(f.AdvanceUpload(ctx, tenant, id, domain.UploadQueued, &domain.Counts{Rows: 3, Valid: 2, Invalid: 1}, "c_g999/uploads/x/report.json", "", cause))
+	q := must[domain.Upload](t)(f.AdvanceUpload(ctx, tenant, id, domain.UploadQueued, &domain.Counts{Rows: 3, Valid: 2, Invalid: 1}, "c_g999/uploads/x/report.json", domain.Reason{}, cause))
 	if q.State != domain.UploadQueued || q.Counts.Invalid != 1 || q.Version != 2 {
 		t.Fatalf("queued %+v", q)
 	}
-	q2 := must[domain.Upload](t)(f.AdvanceUpload(ctx, tenant, id, domain.UploadQueued, nil, "", "", cause))
+	q2 := must[domain.Upload](t)(f.AdvanceUpload(ctx, tenant, id, domain.UploadQueued, nil, "", domain.Reason{}, cause))
 	if q2.Version != 2 {
 		t.Fatalf("re-run wrote again: version %d", q2.Version)
 	}
@@ -147,11 +147,11 @@ func TestRejectedUploadExpires(t *testing.T) {
 	ctx := context.Background()
 	id := domain.NewID()
 	must[domain.Upload](t)(f.CreateUpload(ctx, domain.Upload{ID: id, Tenant: tenant, Office: "SUAP", Key: "k", SHA256: sha}, domain.CauseUser("anna")))
-	u := must[domain.Upload](t)(f.AdvanceUpload(ctx, tenant, id, domain.UploadRejected, nil, "", "unreadable file", domain.CauseUser("anna")))
-	if u.Reason != "unreadable file" {
+	u := must[domain.Upload](t)(f.AdvanceUpload(ctx, tenant, id, domain.UploadRejected, nil, "", domain.Because(domain.ReasonUnreadableList, "unreadable file"), domain.CauseUser("anna")))
+	if u.Reason != domain.Because(domain.ReasonUnreadableList, "unreadable file") {
 		t.Fatalf("%+v", u)
 	}
-	_, err := f.AdvanceUpload(ctx, tenant, id, domain.UploadQueued, nil, "", "", domain.CauseUser("anna"))
+	_, err := f.AdvanceUpload(ctx, tenant, id, domain.UploadQueued, nil, "", domain.Reason{}, domain.CauseUser("anna"))
 	code(t, err, domain.ECONFLICT)
 }
 
@@ -239,10 +239,10 @@ func TestBatchLifecycle(t *testing.T) {
 		{"protocol without number", domain.BatchChange{To: domain.BatchProtocolled}, domain.EINVALID},
 		{"bad number", domain.BatchChange{To: domain.BatchProtocolled, Protocol: domain.Protocol{Number: "12", Date: domain.Date{Year: 2026, Month: 3, Day: 2}}}, domain.EINVALID},
 		{"wrong from", domain.BatchChange{From: domain.BatchSent, To: domain.BatchProtocolled}, domain.ECONFLICT},
-		{"stale version", domain.BatchChange{Version: 99, To: domain.BatchFailed, Reason: "x"}, domain.ECONFLICT},
+		{"stale version", domain.BatchChange{Version: 99, To: domain.BatchFailed, Reason: domain.Because(domain.ReasonOther, "x")}, domain.ECONFLICT},
 		{"fail without reason", domain.BatchChange{To: domain.BatchFailed}, domain.EINVALID},
 		{"unknown state", domain.BatchChange{To: "lost"}, domain.EINVALID},
-		{"no cause", domain.BatchChange{To: domain.BatchFailed, Reason: "x", Cause: "nothing"}, domain.EINVALID},
+		{"no cause", domain.BatchChange{To: domain.BatchFailed, Reason: domain.Because(domain.ReasonOther, "x"), Cause: "nothing"}, domain.EINVALID},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -301,22 +301,22 @@ func TestBatchLifecycle(t *testing.T) {
 	code(t, err, domain.EINVALID)
 	_, err = f.AdvanceSubject(ctx, domain.SubjectChange{Tenant: tenant, ID: people[0], Batch: domain.NewID(), To: domain.PersonCertified, Certificate: cert, Cause: reply})
 	code(t, err, domain.ECONFLICT)
-	_, err = f.AdvanceSubject(ctx, domain.SubjectChange{Tenant: tenant, ID: domain.SubjectID(u.ID, 99), To: domain.PersonFailed, Reason: "x", Cause: reply})
+	_, err = f.AdvanceSubject(ctx, domain.SubjectChange{Tenant: tenant, ID: domain.SubjectID(u.ID, 99), To: domain.PersonFailed, Reason: domain.Because(domain.ReasonOther, "x"), Cause: reply})
 	code(t, err, domain.ENOTFOUND)
 	s := must[domain.Subject](t)(f.AdvanceSubject(ctx, domain.SubjectChange{Tenant: tenant, ID: people[0], Batch: b.ID, To: domain.PersonCertified, Certificate: cert, Cause: reply}))
 	if s.Certificate == nil || s.Certificate.Outcome != domain.OutcomeNullo || s.State != domain.PersonCertified {
 		t.Fatalf("%+v", s)
 	}
 	must[domain.Subject](t)(f.AdvanceSubject(ctx, domain.SubjectChange{Tenant: tenant, ID: people[0], Batch: b.ID, To: domain.PersonCertified, Certificate: cert, Cause: reply}))
-	_, err = f.AdvanceSubject(ctx, domain.SubjectChange{Tenant: tenant, ID: people[0], To: domain.PersonFailed, Reason: "x", Cause: reply})
+	_, err = f.AdvanceSubject(ctx, domain.SubjectChange{Tenant: tenant, ID: people[0], To: domain.PersonFailed, Reason: domain.Because(domain.ReasonOther, "x"), Cause: reply})
 	code(t, err, domain.ECONFLICT)
-	must[domain.Subject](t)(f.AdvanceSubject(ctx, domain.SubjectChange{Tenant: tenant, ID: people[1], To: domain.PersonFailed, Reason: "not in the reply", Cause: reply}))
+	must[domain.Subject](t)(f.AdvanceSubject(ctx, domain.SubjectChange{Tenant: tenant, ID: people[1], To: domain.PersonFailed, Reason: domain.Because(domain.ReasonOther, "not in the reply"), Cause: reply}))
 
 	done := must[domain.Batch](t)(f.AdvanceBatch(ctx, domain.BatchChange{Tenant: tenant, ID: b.ID, To: domain.BatchCompleted, Cause: reply}))
 	if want := f.at.AddDate(0, 12, 0); done.ExpiresAt.Before(want.Add(-time.Minute)) || done.ExpiresAt.After(want.Add(time.Minute)) {
 		t.Fatalf("expires %v, want about %v", done.ExpiresAt, want)
 	}
-	_, err = f.AdvanceBatch(ctx, domain.BatchChange{Tenant: tenant, ID: b.ID, To: domain.BatchFailed, Reason: "x", Cause: reply})
+	_, err = f.AdvanceBatch(ctx, domain.BatchChange{Tenant: tenant, ID: b.ID, To: domain.BatchFailed, Reason: domain.Because(domain.ReasonOther, "x"), Cause: reply})
 	code(t, err, domain.ECONFLICT)
 
 	ev := must[[]domain.Event](t)(f.Events(ctx, tenant, b.ID))
@@ -331,7 +331,7 @@ func TestBatchLifecycle(t *testing.T) {
 		t.Fatal("events out of order")
 	}
 	uev := must[[]domain.Event](t)(f.Events(ctx, tenant, u.ID))
-	if last := uev[len(uev)-1]; last.State != "failed" || last.About != people[1] || last.Detail != "row 3 failed: not in the reply" {
+	if last := uev[len(uev)-1]; last.State != "failed" || last.About != people[1] || last.Detail != "row 3 failed: other: not in the reply" {
 		t.Fatalf("upload events %+v", uev)
 	}
 	note := domain.Event{Tenant: tenant, Subject: b.ID, At: f.now(), State: "note", Detail: "late acceptance", Cause: domain.CausePEC("<acc@x.test>")}

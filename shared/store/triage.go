@@ -73,6 +73,7 @@ type triageItem struct {
 	MessageID  string    `dynamodbav:"message_id,omitempty"`
 	Kind       string    `dynamodbav:"kind"`
 	Reason     string    `dynamodbav:"reason"`
+	ReasonCode string    `dynamodbav:"reason_code,omitempty"`
 	State      string    `dynamodbav:"state"`
 	Batch      string    `dynamodbav:"batch,omitempty"`
 	Note       string    `dynamodbav:"note,omitempty"`
@@ -84,7 +85,7 @@ type triageItem struct {
 
 func (it triageItem) domain() domain.TriageItem {
 	return domain.TriageItem{ID: it.ID, Tenant: it.Tenant, Mailbox: it.Mailbox, MessageKey: it.MessageKey, MessageID: it.MessageID,
-		Kind: it.Kind, Reason: it.Reason, CreatedAt: it.CreatedAt, State: domain.TriageState(it.State), Batch: it.Batch,
+		Kind: it.Kind, Reason: reasonOf(it.ReasonCode, it.Reason), CreatedAt: it.CreatedAt, State: domain.TriageState(it.State), Batch: it.Batch,
 		Note: it.Note, UpdatedAt: it.UpdatedAt, Cause: domain.Cause(it.Cause), Version: it.Ver}
 }
 
@@ -93,8 +94,8 @@ func (s *Dynamo) CreateTriage(ctx context.Context, t domain.TriageItem) (domain.
 	if err := checkCode("tenant", t.Tenant); err != nil {
 		return domain.TriageItem{}, false, err
 	}
-	if t.MessageKey == "" || t.Reason == "" {
-		return domain.TriageItem{}, false, domain.Errorf(domain.EINVALID, "triage: a message key and a reason are required")
+	if t.MessageKey == "" || !t.Reason.Code.Known() {
+		return domain.TriageItem{}, false, domain.Errorf(domain.EINVALID, "triage: a message key and a known reason code are required")
 	}
 	if t.Cause != "" {
 		if err := checkCause(t.Cause); err != nil {
@@ -110,7 +111,7 @@ func (s *Dynamo) CreateTriage(ctx context.Context, t domain.TriageItem) (domain.
 	it := triageItem{PK: triagePK(t.Tenant, id), SK: skTriage, Type: "triage",
 		GSI1PK: triageOpenPK(t.Tenant), GSI1SK: created(at, id), GSI2PK: triageAllPK(t.Tenant), GSI2SK: created(at, id),
 		ID: id, Tenant: t.Tenant, Mailbox: strings.ToLower(t.Mailbox), MessageKey: t.MessageKey, MessageID: t.MessageID,
-		Kind: t.Kind, Reason: t.Reason, State: string(domain.TriageOpen), CreatedAt: at, UpdatedAt: at, Cause: string(t.Cause), Ver: 1}
+		Kind: t.Kind, Reason: t.Reason.Detail, ReasonCode: string(t.Reason.Code), State: string(domain.TriageOpen), CreatedAt: at, UpdatedAt: at, Cause: string(t.Cause), Ver: 1}
 	ok, err := s.putNew(ctx, it)
 	if err != nil {
 		return domain.TriageItem{}, false, err

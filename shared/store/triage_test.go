@@ -13,7 +13,7 @@ func TestTriage(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	it := domain.TriageItem{Tenant: tenant, Mailbox: "protocollo@pec.comune.prato.test", MessageKey: tenant + "/pec/ab/" + strings.Repeat("ab", 32) + ".eml",
-		MessageID: "<m1@x.test>", Kind: "non-pec", Reason: "not a PEC message", Cause: domain.CausePEC("<m1@x.test>")}
+		MessageID: "<m1@x.test>", Kind: "non-pec", Reason: domain.Because(domain.ReasonOther, "not a PEC message"), Cause: domain.CausePEC("<m1@x.test>")}
 	a, created, err := f.CreateTriage(ctx, it)
 	if err != nil || !created || a.State != domain.TriageOpen || !domain.ValidID(a.ID) {
 		t.Fatalf("create: %+v %v %v", a, created, err)

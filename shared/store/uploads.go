@@ -30,10 +30,17 @@ func (s *Dynamo) CreateUpload(ctx context.Context, u domain.Upload, cause domain
 	now := s.now()
 	it := uploadItem{
 		PK: uploadPK(u.Tenant, u.ID), SK: skUpload, Type: "upload",
+		GSI1PK: receivedPK(u.Tenant), GSI1SK: created(now, u.ID), // until taken in (ReceivedUploads)
 		GSI2PK: uploadsPK(u.Tenant, u.Office), GSI2SK: created(now, u.ID),
 		ID: u.ID, Tenant: u.Tenant, Office: u.Office, Key: u.Key, ObjectVersion: u.ObjectVersion, SHA256: u.SHA256,
 		UploadedBy: u.UploadedBy, State: string(domain.UploadReceived), CreatedAt: now, UpdatedAt: now,
 		Cause: string(cause), Detail: "list received", Ver: 1,
+	}
+	if u.Protocol != nil {
+		if !protocolRE.MatchString(u.Protocol.Number) || u.Protocol.Date.IsZero() {
+			return domain.Upload{}, domain.Errorf(domain.EINVALID, "upload %s: protocol number %q: want 7 or more digits and a date", u.ID, u.Protocol.Number)
+		}
+		it.Number, it.Date = u.Protocol.Number, u.Protocol.Date.String()
 	}
 	ok, err := s.putNew(ctx, it)
 	if err != nil {
@@ -110,6 +117,36 @@ func (s *Dynamo) ListUploads(ctx context.Context, tenant, office string, limit i
 	return out, err
 }
 
+// ReceivedUploads returns the uploads still received, oldest first.
+func (s *Dynamo) ReceivedUploads(ctx context.Context, tenant string, limit int) ([]domain.Upload, error) {
+	if err := checkCode("tenant", tenant); err != nil {
+		return nil, err
+	}
+	in := &dynamodb.QueryInput{
+		IndexName:                 aws.String(IndexGSI1),
+		KeyConditionExpression:    aws.String("gsi1pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(receivedPK(tenant))},
+	}
+	if limit > 0 {
+		in.Limit = aws.Int32(int32(limit))
+	}
+	var out []domain.Upload
+	err := s.query(ctx, in, limit, func(items []map[string]types.AttributeValue) (bool, error) {
+		var page []uploadItem
+		if err := attributevalue.UnmarshalListOfMaps(items, &page); err != nil {
+			return false, internal(err, "decoding uploads")
+		}
+		for _, it := range page {
+			// The index is eventually consistent: skip what moved on meanwhile.
+			if it.State == string(domain.UploadReceived) && (limit <= 0 || len(out) < limit) {
+				out = append(out, it.domain())
+			}
+		}
+		return true, nil
+	})
+	return out, err
+}
+
 // PutSubjects writes the validated people of a received upload as pending.
 func (s *Dynamo) PutSubjects(ctx context.Context, tenant, upload string, people []domain.Subject) error {
 	u, err := s.getUpload(ctx, tenant, upload)
@@ -177,11 +214,11 @@ func (s *Dynamo) batchWrite(ctx context.Context, reqs []types.WriteRequest) erro
 }
 
 // AdvanceUpload changes the state of an upload (see domain.UploadStore).
-func (s *Dynamo) AdvanceUpload(ctx context.Context, tenant, id string, to domain.UploadState, counts *domain.Counts, reportKey, reason string, cause domain.Cause) (domain.Upload, error) {
+func (s *Dynamo) AdvanceUpload(ctx context.Context, tenant, id string, to domain.UploadState, counts *domain.Counts, reportKey string, reason domain.Reason, cause domain.Cause) (domain.Upload, error) {
 	if err := checkCause(cause); err != nil {
 		return domain.Upload{}, err
 	}
-	if to == domain.UploadRejected && reason == "" {
+	if to == domain.UploadRejected && !reason.Code.Known() {
 		return domain.Upload{}, domain.Errorf(domain.EINVALID, "upload %s: a reason is required to reject it", id)
 	}
 	it, err := s.getUpload(ctx, tenant, id)
@@ -225,9 +262,9 @@ func (s *Dynamo) AdvanceUpload(ctx context.Context, tenant, id string, to domain
 			detail = fmt.Sprintf("%d people queued", counts.Valid)
 		}
 	case domain.UploadRejected:
-		detail = "list rejected: " + reason
-		u.expr += ", reason = :reason"
-		u.values[":reason"] = str(reason)
+		detail = "list rejected: " + reason.String()
+		u.expr += ", reason = :reason, reason_code = :code"
+		u.values[":reason"], u.values[":code"] = str(reason.Detail), str(string(reason.Code))
 	}
 	if to.Terminal() {
 		ttl = s.expiry(now)
@@ -397,7 +434,7 @@ func (s *Dynamo) AdvanceSubject(ctx context.Context, c domain.SubjectChange) (do
 		return domain.Subject{}, domain.Errorf(domain.EINVALID, "subject %s: a batch id is required to batch it", c.ID)
 	case c.To == domain.PersonCertified && (c.Certificate == nil || c.Certificate.Key == "" || !sha256RE.MatchString(c.Certificate.SHA256)):
 		return domain.Subject{}, domain.Errorf(domain.EINVALID, "subject %s: a certificate with key and SHA-256 is required", c.ID)
-	case c.To == domain.PersonFailed && c.Reason == "":
+	case c.To == domain.PersonFailed && !c.Reason.Code.Known():
 		return domain.Subject{}, domain.Errorf(domain.EINVALID, "subject %s: a reason is required to fail it", c.ID)
 	}
 	it, err := s.getSubject(ctx, c.Tenant, c.ID)
@@ -429,15 +466,17 @@ func (s *Dynamo) AdvanceSubject(ctx context.Context, c domain.SubjectChange) (do
 		u.names["#batch"] = "batch"
 		u.values[":batch"] = str(c.Batch)
 	case domain.PersonPending:
-		u.expr += " REMOVE #batch"
+		// Back to pending: its request failed in transport; one more attempt.
+		u.expr += ", attempts = if_not_exists(attempts, :zero) + :one REMOVE #batch"
 		u.names["#batch"] = "batch"
+		u.values[":zero"] = num(0)
 	case domain.PersonCertified:
 		cert, _ := json.Marshal(c.Certificate)
 		u.expr += ", certificate = :cert"
 		u.values[":cert"] = str(string(cert))
 	case domain.PersonFailed:
-		u.expr += ", reason = :reason"
-		u.values[":reason"] = str(c.Reason)
+		u.expr += ", reason = :reason, reason_code = :code"
+		u.values[":reason"], u.values[":code"] = str(c.Reason.Detail), str(string(c.Reason.Code))
 	}
 	if c.To.Terminal() {
 		u.expr = "SET #ttl = :ttl, " + u.expr[len("SET "):]
@@ -483,8 +522,8 @@ func (s *Dynamo) subjectDone(ctx context.Context, it subjectItem) (domain.Subjec
 	switch {
 	case sub.Certificate != nil && it.State == string(domain.PersonCertified):
 		detail += ": " + string(sub.Certificate.Outcome)
-	case it.Reason != "":
-		detail += ": " + it.Reason
+	case it.Reason != "" || it.Code != "":
+		detail += ": " + sub.Reason.String()
 	}
 	return sub, s.fileEvent(ctx, domain.Event{Tenant: it.Tenant, Subject: it.Upload, About: sub.ID, At: it.UpdatedAt,
 		State: it.State, Detail: detail, Cause: domain.Cause(it.Cause)}, it.TTL)

@@ -15,8 +15,14 @@
 //	               "url": "", "auth": {...}},   http only: endpoint and credentials reference
 //	  "pec": {"address": "protocollo@pec.comune.prato.test",
 //	          "imap": "host:993", "smtp": "host:465", "username": "...",
-//	          "auth": {"secret": "name"} | {"password": "..."}},   Secrets Manager name in AWS; inline only locally
+//	          "auth": {"secret": "name"} | {"password": "..."},   Secrets Manager name in AWS; inline only locally
+//	          "mode": "shared",            shared (default: the Comune's general PEC box, read without changing
+//	                                       anything) | dedicated (a box for this service alone: handled
+//	                                       messages are moved to "folder", default Archivio)
+//	          "folder": "Archivio"},
 //	  "procura": "casellario@pec.procura.prato.test",
+//	  "procura_senders": ["..."],          other certified addresses the Procura answers from (optional)
+//	  "transport_attempts": 3,             requests per person that may fail in transport before the person fails
 //	  "certificate": {"type": "...", "purpose": "...", "german": false},   defaults; an office may override purpose
 //	  "batch_size": 300,                   people per request (default 300)
 //	  "replies": {"protocol_patterns": ["..."]},   regular expressions finding our protocol number in replies
@@ -67,7 +73,14 @@ type Tenant struct {
 	Protocol    Protocol     `json:"protocol"`
 	PEC         Mailbox      `json:"pec"`
 	Procura     string       `json:"procura"`
-	Certificate Certificate  `json:"certificate"`
+	// ProcuraSenders are further certified addresses the Procura's replies may
+	// come from; Procura always counts.
+	ProcuraSenders []string `json:"procura_senders,omitempty"`
+	// TransportAttempts bounds the requests for one person that may fail in
+	// transport (non-accettazione, mancata consegna) before the person fails
+	// (DefaultTransportAttempts when 0).
+	TransportAttempts int         `json:"transport_attempts,omitempty"`
+	Certificate       Certificate `json:"certificate"`
 	BatchSize   int          `json:"batch_size,omitempty"`
 	Replies     ReplyPattern `json:"replies"`
 	// ProtocolOffice are the protocol office's addresses: told about messages in
@@ -91,6 +104,37 @@ type Mailbox struct {
 	SMTP     string `json:"smtp"` // host:port
 	Username string `json:"username,omitempty"`
 	Auth     Secret `json:"auth"`
+	// Mode is MailboxShared (default) or MailboxDedicated.
+	Mode string `json:"mode,omitempty"`
+	// Folder receives handled messages of a dedicated mailbox (DefaultFolder when "").
+	Folder string `json:"folder,omitempty"`
+}
+
+// Mailbox modes.
+const (
+	// MailboxShared is the Comune's general PEC mailbox, read by the protocol
+	// office and its software too: poll only reads it (no move, no flag, not
+	// even \Seen) and fetches only the messages that concern its requests.
+	MailboxShared = "shared"
+	// MailboxDedicated is a mailbox for this service alone: every message is
+	// handled, and handled ones are moved to Folder.
+	MailboxDedicated = "dedicated"
+	// DefaultFolder is where a dedicated mailbox's handled messages go.
+	DefaultFolder = "Archivio"
+	// DefaultTransportAttempts: a person is requested at most this many times
+	// when requests keep failing in transport.
+	DefaultTransportAttempts = 3
+)
+
+// Dedicated reports whether the mailbox is declared dedicated.
+func (m Mailbox) Dedicated() bool { return m.Mode == MailboxDedicated }
+
+// ArchiveFolder is where handled messages of a dedicated mailbox are moved.
+func (m Mailbox) ArchiveFolder() string {
+	if m.Folder != "" {
+		return m.Folder
+	}
+	return DefaultFolder
 }
 
 // Secret references a credential: a Secrets Manager secret name (AWS), or an
@@ -243,7 +287,25 @@ func (c *Config) Validate() error {
 		hostPort(p+".pec.imap", t.PEC.IMAP)
 		hostPort(p+".pec.smtp", t.PEC.SMTP)
 		checkSecret(p+".pec.auth", t.PEC.Auth, bad)
+		switch t.PEC.Mode {
+		case "", MailboxShared:
+			if t.PEC.Folder != "" {
+				bad(p+".pec.folder", "only for a dedicated mailbox (mode dedicated): a shared one is never changed")
+			}
+		case MailboxDedicated:
+			if strings.EqualFold(t.PEC.Folder, "INBOX") {
+				bad(p+".pec.folder", "%q: handled messages must leave the INBOX", t.PEC.Folder)
+			}
+		default:
+			bad(p+".pec.mode", "%q: want shared or dedicated", t.PEC.Mode)
+		}
 		email(p+".procura", t.Procura)
+		for k, a := range t.ProcuraSenders {
+			email(fmt.Sprintf("%s.procura_senders[%d]", p, k), a)
+		}
+		if t.TransportAttempts < 0 || t.TransportAttempts > 10 {
+			bad(p+".transport_attempts", "%d: want 1 to 10 (0: the default, %d)", t.TransportAttempts, DefaultTransportAttempts)
+		}
 		if strings.TrimSpace(t.Certificate.Type) == "" {
 			bad(p+".certificate.type", "required")
 		}
@@ -331,6 +393,37 @@ func (t *Tenant) Office(code string) (*Office, error) {
 		}
 	}
 	return nil, domain.Errorf(domain.ENOTFOUND, "office %q not configured for %s", code, t.ID)
+}
+
+// IsProcura reports whether address is one the Procura's replies come from
+// (procura, procura_senders; case-insensitive).
+func (t *Tenant) IsProcura(address string) bool {
+	address = strings.TrimSpace(address)
+	if address == "" {
+		return false
+	}
+	if strings.EqualFold(address, t.Procura) {
+		return true
+	}
+	for _, a := range t.ProcuraSenders {
+		if strings.EqualFold(address, a) {
+			return true
+		}
+	}
+	return false
+}
+
+// ProcuraAddresses lists procura and procura_senders.
+func (t *Tenant) ProcuraAddresses() []string {
+	return append([]string{t.Procura}, t.ProcuraSenders...)
+}
+
+// MaxTransportAttempts is transport_attempts, or its default.
+func (t *Tenant) MaxTransportAttempts() int {
+	if t.TransportAttempts > 0 {
+		return t.TransportAttempts
+	}
+	return DefaultTransportAttempts
 }
 
 // Purpose is the finalità of an office's requests: its own, or the tenant's.
