@@ -410,7 +410,7 @@ func TestRegister(t *testing.T) {
 	}
 	subs, _ := s.store.SubjectsOfUpload(context.Background(), prato, u2.ID)
 	for _, sub := range subs {
-		if sub.State != domain.PersonFailed || !strings.Contains(sub.Reason, "refused") {
+		if sub.State != domain.PersonFailed || sub.Reason.Code != domain.ReasonRegisterRefused || !strings.Contains(sub.Reason.Detail, "refused") {
 			t.Errorf("subject %+v", sub)
 		}
 	}
@@ -445,17 +445,18 @@ func TestRecoveryPaths(t *testing.T) {
 			}},
 		{"non-accettazione", fakeMailbox(func(string) (pec.Kind, error) { return pec.KindNonAccettazione, nil }),
 			func(t *testing.T, sum dispatch.Summary, b domain.Batch) {
-				if sum.Failed != 1 || b.State != domain.BatchFailed || !strings.Contains(b.Reason, "non-accettazione") {
+				if sum.Failed != 1 || b.State != domain.BatchFailed || b.Reason.Code != domain.ReasonProviderRefused {
 					t.Errorf("%s %+v", summary(sum), b)
 				}
 			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newStack(t, stackOpt{offices: 1})
-			s.world.Provider.SetFaults(provider.Faults{RefuseSMTP: true})
+			s.disp.Sender = &crashSender{next: s.smtp} // an unknown outcome; nothing really sent
 			s.upload(t, suap, listCSV(0, 1), nil)
 			s.run(t)
-			s.world.Provider.SetFaults(provider.Faults{})
+			s.disp.Sender = s.smtp
+			s.clock.Advance(2 * time.Minute) // past the grace period
 			s.disp.Mailbox = tc.mailbox
 			sum := s.run(t)
 			tc.check(t, sum, s.batches(t, suap)[0])
@@ -509,10 +510,6 @@ func TestRunErrors(t *testing.T) {
 	if b := s.batches(t, suap); len(b) != 1 || b[0].State != domain.BatchSent {
 		t.Errorf("batches %+v", b)
 	}
-	// Notifiers never fail.
-	if err := (dispatch.SlogNotifier{}).RequestSent(context.Background(), domain.Batch{}); err != nil {
-		t.Error(err)
-	}
 }
 
 // refusingFormat is a subjects format that refuses every list, as a stricter
@@ -534,7 +531,7 @@ func TestSubjectsFileRefused(t *testing.T) {
 		t.Fatalf("summary %s", summary(sum))
 	}
 	b := s.batches(t, suap)[0]
-	if b.State != domain.BatchFailed || !strings.Contains(b.Reason, "subjects file") {
+	if b.State != domain.BatchFailed || b.Reason.Code != domain.ReasonNotComposed || !strings.Contains(b.Reason.Detail, "subjects file") {
 		t.Fatalf("batch %+v", b)
 	}
 	s.disp.Format = nil

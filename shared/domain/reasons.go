@@ -25,16 +25,16 @@ const (
 
 // Why a request (and its people) failed.
 const (
-	ReasonNoPeopleLeft      ReasonCode = "no-people-left"      // all its people were taken by other requests
-	ReasonRegisterRefused   ReasonCode = "register-refused"    // the protocol register refused it
-	ReasonNotComposed       ReasonCode = "not-composed"        // the request could not be written with these people
-	ReasonProviderRefused   ReasonCode = "provider-refused"    // non-accettazione
-	ReasonNotDelivered      ReasonCode = "not-delivered"       // errore-consegna
-	ReasonVirus             ReasonCode = "virus"               // rilevazione-virus, or a refusal for a virus
-	ReasonProcuraRefused    ReasonCode = "procura-refused"     // the Procura answered with a refusal
-	ReasonTransportAttempts ReasonCode = "transport-attempts"  // a person whose requests failed in transport too often
-	ReasonTriageClosed      ReasonCode = "triage-closed"       // the protocol office closed the request by hand
-	ReasonOther             ReasonCode = "other"               // recorded before codes existed, or not classified
+	ReasonNoPeopleLeft      ReasonCode = "no-people-left"     // all its people were taken by other requests
+	ReasonRegisterRefused   ReasonCode = "register-refused"   // the protocol register refused it
+	ReasonNotComposed       ReasonCode = "not-composed"       // the request could not be written with these people
+	ReasonProviderRefused   ReasonCode = "provider-refused"   // non-accettazione
+	ReasonNotDelivered      ReasonCode = "not-delivered"      // errore-consegna
+	ReasonVirus             ReasonCode = "virus"              // rilevazione-virus, or a refusal for a virus
+	ReasonProcuraRefused    ReasonCode = "procura-refused"    // the Procura answered with a refusal
+	ReasonTransportAttempts ReasonCode = "transport-attempts" // a person whose requests failed in transport too often
+	ReasonTriageClosed      ReasonCode = "triage-closed"      // the protocol office closed the request by hand
+	ReasonOther             ReasonCode = "other"              // recorded before codes existed, or not classified
 )
 
 // Why a PEC message waits in triage.

@@ -145,11 +145,11 @@ type Upload struct {
 	// Protocol is the number the protocol office registered by hand for this
 	// list (its people then form a request of their own); nil when the
 	// register gives one.
-	Protocol *Protocol `json:"protocol,omitempty"`
-	Reason        Reason      `json:"reason,omitzero"`      // why rejected
-	CreatedAt     time.Time   `json:"created_at"`
-	UpdatedAt     time.Time   `json:"updated_at"`
-	Version       int64       `json:"-"` // optimistic concurrency; 1 after creation
+	Protocol  *Protocol `json:"protocol,omitempty"`
+	Reason    Reason    `json:"reason,omitzero"` // why rejected
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Version   int64     `json:"-"` // optimistic concurrency; 1 after creation
 }
 
 // Certificate is what the Procura returned for one subject.
@@ -177,7 +177,7 @@ type Subject struct {
 	// transport_attempts.
 	Attempts  int       `json:"attempts,omitempty"`
 	UpdatedAt time.Time `json:"updated_at"`
-	Version     int64        `json:"-"`
+	Version   int64     `json:"-"`
 }
 
 // Batch is one request to the Procura: up to the tenant's batch size of subjects
@@ -197,9 +197,9 @@ type Batch struct {
 	SendAttempts    int       `json:"send_attempts,omitempty"`
 	LastSendAttempt time.Time `json:"last_send_attempt,omitzero"`
 	CreatedAt       time.Time `json:"created_at"`
-	UpdatedAt time.Time  `json:"updated_at"`
-	ExpiresAt time.Time  `json:"-"` // retention (TTL); zero until terminal
-	Version   int64      `json:"-"`
+	UpdatedAt       time.Time `json:"updated_at"`
+	ExpiresAt       time.Time `json:"-"` // retention (TTL); zero until terminal
+	Version         int64     `json:"-"`
 }
 
 // Event is one entry of the audit trail: a state change (or a note) of an

@@ -9,12 +9,13 @@ import (
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/pec"
 	"github.com/casellario-pec/casellario/shared/sim"
+	"github.com/casellario-pec/casellario/shared/tenants"
 )
 
 // BenchmarkPoll handles b.N receipts (distinct messages about one batch)
 // in one run: dynalite, gofakes3 and the simulator's IMAP on this machine.
 func BenchmarkPoll(b *testing.B) {
-	f := newFx(b, noProcura)
+	f := newFx(b, tenants.MailboxDedicated, noProcura)
 	f.h.Deadline = 10 * time.Minute
 	ctx := context.Background()
 	bt, _ := f.batch(b, people[:1])
@@ -39,7 +40,7 @@ func BenchmarkPoll(b *testing.B) {
 func BenchmarkEmptyPoll(b *testing.B) {
 	for _, n := range []int{100, 10000} {
 		b.Run(fmt.Sprintf("inbox=%d", n), func(b *testing.B) {
-			f := newFx(b, noProcura)
+			f := newFx(b, tenants.MailboxDedicated, noProcura)
 			ctx := context.Background()
 			msg := []byte("From: a@example.test\r\nSubject: x\r\n\r\nx\r\n")
 			for range n {

@@ -10,11 +10,13 @@ import (
 	"time"
 
 	"github.com/casellario-pec/casellario/shared/domain"
+	"github.com/casellario-pec/casellario/shared/notice"
 	"github.com/casellario-pec/casellario/shared/pec"
 	"github.com/casellario-pec/casellario/shared/pec/compose"
 	"github.com/casellario-pec/casellario/shared/pec/pectest"
 	"github.com/casellario-pec/casellario/shared/poll"
 	"github.com/casellario-pec/casellario/shared/sim"
+	"github.com/casellario-pec/casellario/shared/tenants"
 )
 
 func noProcura(c *sim.Config) { c.Procura.Disabled = true }
@@ -67,7 +69,7 @@ func (f *fx) openTriage(tb testing.TB) []domain.TriageItem {
 }
 
 func TestTriage(t *testing.T) {
-	f := newFx(t, noProcura)
+	f := newFx(t, tenants.MailboxDedicated, noProcura)
 	ctx := context.Background()
 	b, _ := f.batch(t, people[:2])
 	b = must[domain.Batch](t)(f.st.AdvanceBatch(ctx, domain.BatchChange{Tenant: f.t.ID, ID: b.ID, To: domain.BatchSent, Cause: cause}))
@@ -109,12 +111,12 @@ func TestTriage(t *testing.T) {
 	// A person confirms the badly signed receipt.
 	var bad domain.TriageItem
 	for _, it := range items {
-		if strings.Contains(it.Reason, "untrusted") {
+		if strings.Contains(it.Reason.Detail, "untrusted") {
 			bad = it
 		}
 	}
 	res := must[poll.ReprocessResult](t)(f.h.Reprocess(ctx, f.t.ID, bad.ID, b.ID, domain.CauseUser("protocollo")))
-	if res.Item.State != domain.TriageAssigned || res.Item.Batch != b.ID || res.Remaining != "" {
+	if res.Item.State != domain.TriageAssigned || res.Item.Batch != b.ID || !res.Remaining.IsZero() {
 		t.Errorf("reprocess: %+v", res)
 	}
 	if st := f.state(t, b.ID); st != domain.BatchAccepted {
@@ -128,7 +130,7 @@ func TestTriage(t *testing.T) {
 // TestReceiptsOutOfOrder: delivery before acceptance, then a failure notice
 // for another batch.
 func TestReceiptsOutOfOrder(t *testing.T) {
-	f := newFx(t, noProcura)
+	f := newFx(t, tenants.MailboxDedicated, noProcura)
 	ctx := context.Background()
 	b, _ := f.batch(t, people[:1])
 	b = must[domain.Batch](t)(f.st.AdvanceBatch(ctx, domain.BatchChange{Tenant: f.t.ID, ID: b.ID, To: domain.BatchSent, Cause: cause}))
@@ -154,7 +156,7 @@ func TestReceiptsOutOfOrder(t *testing.T) {
 		t.Errorf("late acceptance not recorded as an event: %s", f.eventStates(t, b))
 	}
 	got := must[domain.Batch](t)(f.st.GetBatch(ctx, f.t.ID, b2.ID))
-	if got.State != domain.BatchFailed || !strings.Contains(got.Reason, "errore-consegna") {
+	if got.State != domain.BatchFailed || got.Reason.Code != domain.ReasonNotDelivered || !strings.Contains(got.Reason.Detail, "errore-consegna") {
 		t.Errorf("batch 2: %s %q", got.State, got.Reason)
 	}
 	for _, sub := range must[[]domain.Subject](t)(f.st.SubjectsOfBatch(ctx, f.t.ID, b2.ID)) {
@@ -162,7 +164,7 @@ func TestReceiptsOutOfOrder(t *testing.T) {
 			t.Errorf("subject of a batch that never reached the Procura is %s", sub.State)
 		}
 	}
-	if f.notices(poll.NoticeWarning) != 1 || f.notices(poll.NoticeFailed) != 1 {
+	if f.notices(notice.NotDelivered) != 1 || f.notices(notice.RequestFailed) != 1 {
 		t.Errorf("notices %+v", f.got)
 	}
 }
@@ -170,7 +172,7 @@ func TestReceiptsOutOfOrder(t *testing.T) {
 // TestUIDValidityChange: handled messages that reappear in the INBOX under a
 // new UIDVALIDITY are not handled again; new ones are.
 func TestUIDValidityChange(t *testing.T) {
-	f := newFx(t, noProcura)
+	f := newFx(t, tenants.MailboxDedicated, noProcura)
 	ctx := context.Background()
 	b, _ := f.batch(t, people[:1])
 	b = must[domain.Batch](t)(f.st.AdvanceBatch(ctx, domain.BatchChange{Tenant: f.t.ID, ID: b.ID, To: domain.BatchSent, Cause: cause}))
@@ -202,7 +204,7 @@ func TestUIDValidityChange(t *testing.T) {
 // TestCutFetch: an IMAP session cut mid-FETCH fails the run; the next run
 // resumes and handles every message once.
 func TestCutFetch(t *testing.T) {
-	f := newFx(t, noProcura)
+	f := newFx(t, tenants.MailboxDedicated, noProcura)
 	s := f.w.Provider.Signer()
 	for i := range 5 {
 		f.appendInbox(t, receipt(t, pec.KindAccettazione, fmt.Sprintf("<unknown-%d@pec.comune.prato.test>", i), s, i))
@@ -226,7 +228,7 @@ func TestCutFetch(t *testing.T) {
 // TestEmptyPoll: with everything handled, a poll fetches nothing however
 // large the INBOX, and a mailbox leased by another run is skipped.
 func TestEmptyPoll(t *testing.T) {
-	f := newFx(t, noProcura)
+	f := newFx(t, tenants.MailboxDedicated, noProcura)
 	ctx := context.Background()
 	msg := []byte("From: a@example.test\r\nSubject: x\r\n\r\nx\r\n")
 	for range 300 {
@@ -245,7 +247,7 @@ func TestEmptyPoll(t *testing.T) {
 }
 
 func TestOverdue(t *testing.T) {
-	f := newFx(t, noProcura)
+	f := newFx(t, tenants.MailboxDedicated, noProcura)
 	ctx := context.Background()
 	b, _ := f.batch(t, people[:1])
 	for _, st := range []domain.BatchState{domain.BatchSent, domain.BatchDelivered} {
@@ -260,10 +262,10 @@ func TestOverdue(t *testing.T) {
 		t.Fatalf("metric %d before the batch is overdue", got)
 	}
 	f.h.Now = func() time.Time { return time.Now().Add(11 * 24 * time.Hour) }
-	if sum := f.run(t); sum.Overdue != 1 || f.notices(poll.NoticeOverdue) != 1 {
+	if sum := f.run(t); sum.Overdue != 1 || f.notices(notice.Overdue) != 1 {
 		t.Fatalf("summary %+v, notices %+v", sum, f.got)
 	}
-	if sum := f.run(t); sum.Overdue != 0 || f.notices(poll.NoticeOverdue) != 1 {
+	if sum := f.run(t); sum.Overdue != 0 || f.notices(notice.Overdue) != 1 {
 		t.Fatalf("overdue notice repeated: %+v", sum)
 	}
 	// The metric counts every overdue batch, alerted before or not.

@@ -16,7 +16,9 @@ import (
 	"github.com/casellario-pec/casellario/shared/docs"
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/localaws/testenv"
+	"github.com/casellario-pec/casellario/shared/notice"
 	"github.com/casellario-pec/casellario/shared/pec/compose"
+	"github.com/casellario-pec/casellario/shared/pecmail"
 	"github.com/casellario-pec/casellario/shared/poll"
 	"github.com/casellario-pec/casellario/shared/sim"
 	"github.com/casellario-pec/casellario/shared/sim/clock"
@@ -44,10 +46,12 @@ type fx struct {
 	h   *poll.Handler
 	t   *tenants.Tenant
 	mu  sync.Mutex
-	got []poll.Notice
+	got []notice.Event
 }
 
-func newFx(tb testing.TB, mod func(*sim.Config)) *fx {
+// newFx is a poll over the simulator, dynalite and gofakes3, for the demo's
+// first Comune with its mailbox in mode (tenants.MailboxShared or Dedicated).
+func newFx(tb testing.TB, mode string, mod func(*sim.Config)) *fx {
 	tb.Helper()
 	env := testenv.New(tb)
 	cfg := sim.Default()
@@ -69,20 +73,27 @@ func newFx(tb testing.TB, mod func(*sim.Config)) *fx {
 	tn := demo.Tenants[0]
 	tn.PEC.IMAP, tn.PEC.SMTP = w.IMAPAddr, w.SMTPAddr
 	tn.PEC.Auth = tenants.Secret{Password: w.Password(sim.ComunePrato)}
+	tn.PEC.Mode = mode
 	tc := &tenants.Config{Tenants: []tenants.Tenant{tn}}
+	if err := tc.Validate(); err != nil {
+		tb.Fatal(err)
+	}
 	f.t = &tc.Tenants[0]
-	f.h = &poll.Handler{Store: f.st, Triage: f.st, Docs: f.d, Tenants: tc, Mail: &poll.IMAPDialer{RootCAs: w.CA.Pool()},
-		Trust: w.CA.Pool(), Deadline: 30 * time.Second,
-		Notify: poll.NotifierFunc(func(_ context.Context, n poll.Notice) error {
-			f.mu.Lock()
-			f.got = append(f.got, n)
-			f.mu.Unlock()
-			return nil
-		})}
+	f.h = &poll.Handler{Store: f.st, Triage: f.st, Docs: f.d, Tenants: tc,
+		Mail:  &pecmail.IMAP{Secrets: pecmail.LocalSecrets(), TLS: w.CA.ClientTLS(), Timeout: 10 * time.Second},
+		Trust: w.CA.Pool(), Deadline: 30 * time.Second, Notify: f}
 	return f
 }
 
-func (f *fx) notices(k poll.NoticeKind) int {
+// Publish records the poll's notices.
+func (f *fx) Publish(_ context.Context, ev notice.Event) error {
+	f.mu.Lock()
+	f.got = append(f.got, ev)
+	f.mu.Unlock()
+	return nil
+}
+
+func (f *fx) notices(k notice.Kind) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	n := 0
@@ -122,7 +133,7 @@ func (f *fx) batch(tb testing.TB, ps []domain.Person) (domain.Batch, *compose.Co
 	if err := f.st.PutSubjects(ctx, f.t.ID, up, subs); err != nil {
 		tb.Fatal(err)
 	}
-	must[domain.Upload](tb)(f.st.AdvanceUpload(ctx, f.t.ID, up, domain.UploadQueued, &domain.Counts{Rows: len(ps), Valid: len(ps)}, "r", "", cause))
+	must[domain.Upload](tb)(f.st.AdvanceUpload(ctx, f.t.ID, up, domain.UploadQueued, &domain.Counts{Rows: len(ps), Valid: len(ps)}, "r", domain.Reason{}, cause))
 	b := must[domain.Batch](tb)(f.st.CreateBatch(ctx, domain.Batch{ID: domain.NewID(), Tenant: f.t.ID, Office: "SUAP", People: ids}, cause))
 	if _, err := f.st.ClaimSubjects(ctx, f.t.ID, b.ID, cause); err != nil {
 		tb.Fatal(err)
@@ -221,7 +232,7 @@ func (f *fx) eventStates(t *testing.T, b domain.Batch) string {
 // receipts, the Procura's reply with one PDF per person, every envelope
 // delivered twice.
 func TestPerPersonReply(t *testing.T) {
-	f := newFx(t, func(c *sim.Config) { c.Faults.DeliverTwice = true })
+	f := newFx(t, tenants.MailboxShared, func(c *sim.Config) { c.Faults.DeliverTwice = true })
 	b, c := f.batch(t, people)
 	b = f.send(t, b, c)
 	total := f.runUntil(t, "batch completed", func() bool { return f.state(t, b.ID) == domain.BatchCompleted })
@@ -237,7 +248,7 @@ func TestPerPersonReply(t *testing.T) {
 	if total.Duplicates == 0 {
 		t.Errorf("the envelope delivered twice was not seen as a duplicate: %+v", total)
 	}
-	if total.Triaged != 0 || f.notices(poll.NoticeDelivered) != 1 || f.notices(poll.NoticeCertificates) != 1 {
+	if total.Triaged != 0 || f.notices(notice.Delivered) != 1 || f.notices(notice.Certificates) != 1 {
 		t.Errorf("summary %+v, notices %+v", total, f.got)
 	}
 	// Nothing left: a further poll fetches nothing.
@@ -248,7 +259,7 @@ func TestPerPersonReply(t *testing.T) {
 }
 
 func TestMergedReply(t *testing.T) {
-	f := newFx(t, func(c *sim.Config) { c.Procura.Mode = procura.ModeMerged })
+	f := newFx(t, tenants.MailboxDedicated, func(c *sim.Config) { c.Procura.Mode = procura.ModeMerged })
 	b, c := f.batch(t, people)
 	b = f.send(t, b, c)
 	f.runUntil(t, "batch completed", func() bool { return f.state(t, b.ID) == domain.BatchCompleted })
@@ -258,12 +269,12 @@ func TestMergedReply(t *testing.T) {
 }
 
 func TestRefusal(t *testing.T) {
-	f := newFx(t, func(c *sim.Config) { c.Procura.Mode = procura.ModeRefuse })
+	f := newFx(t, tenants.MailboxShared, func(c *sim.Config) { c.Procura.Mode = procura.ModeRefuse })
 	b, c := f.batch(t, people[:2])
 	b = f.send(t, b, c)
 	f.runUntil(t, "batch failed", func() bool { return f.state(t, b.ID) == domain.BatchFailed })
 	got := must[domain.Batch](t)(f.st.GetBatch(context.Background(), f.t.ID, b.ID))
-	if !strings.Contains(got.Reason, "rifiuto simulato") {
+	if got.Reason.Code != domain.ReasonProcuraRefused || !strings.Contains(got.Reason.Detail, "rifiuto simulato") {
 		t.Errorf("reason %q lacks the Procura's words", got.Reason)
 	}
 	for _, s := range must[[]domain.Subject](t)(f.st.SubjectsOfBatch(context.Background(), f.t.ID, b.ID)) {

@@ -67,22 +67,22 @@ type Config struct {
 
 // Tenant is one Comune.
 type Tenant struct {
-	ID          string       `json:"id"`
-	Name        string       `json:"name"`
-	AOO         string       `json:"aoo"`
-	Protocol    Protocol     `json:"protocol"`
-	PEC         Mailbox      `json:"pec"`
-	Procura     string       `json:"procura"`
+	ID       string   `json:"id"`
+	Name     string   `json:"name"`
+	AOO      string   `json:"aoo"`
+	Protocol Protocol `json:"protocol"`
+	PEC      Mailbox  `json:"pec"`
+	Procura  string   `json:"procura"`
 	// ProcuraSenders are further certified addresses the Procura's replies may
 	// come from; Procura always counts.
 	ProcuraSenders []string `json:"procura_senders,omitempty"`
 	// TransportAttempts bounds the requests for one person that may fail in
 	// transport (non-accettazione, mancata consegna) before the person fails
 	// (DefaultTransportAttempts when 0).
-	TransportAttempts int         `json:"transport_attempts,omitempty"`
-	Certificate       Certificate `json:"certificate"`
-	BatchSize   int          `json:"batch_size,omitempty"`
-	Replies     ReplyPattern `json:"replies"`
+	TransportAttempts int          `json:"transport_attempts,omitempty"`
+	Certificate       Certificate  `json:"certificate"`
+	BatchSize         int          `json:"batch_size,omitempty"`
+	Replies           ReplyPattern `json:"replies"`
 	// ProtocolOffice are the protocol office's addresses: told about messages in
 	// triage, failures and overdue replies. Optional.
 	ProtocolOffice []string `json:"protocol_office,omitempty"`

@@ -123,3 +123,20 @@ func New(t testing.TB) *Env {
 	env.Calls.Reset()
 	return env
 }
+
+// Keys lists every object key of a bucket.
+func (e *Env) Keys(t testing.TB, bucket string) []string {
+	t.Helper()
+	var keys []string
+	p := s3.NewListObjectsV2Paginator(e.S3, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatalf("listing bucket %s: %v", bucket, err)
+		}
+		for _, o := range page.Contents {
+			keys = append(keys, aws.ToString(o.Key))
+		}
+	}
+	return keys
+}
