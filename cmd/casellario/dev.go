@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/casellario-pec/casellario/shared/localrun"
+	"github.com/casellario-pec/casellario/shared/sim"
 	"github.com/casellario-pec/casellario/shared/tenants"
 )
 
@@ -26,12 +28,27 @@ func runDev(ctx context.Context, e env, args []string) int {
 	procuraDelay := fs.Duration("procura-delay", 30*time.Second, "how long the simulated Procura takes to answer (its evening batch)")
 	apiAddr := fs.String("api-addr", "127.0.0.1:8080", "where the offices' API and web page listen (a busy address falls back to a free port)")
 	tenantsFile := fs.String("tenants", "", "tenants configuration file (default: $CASELLARIO_TENANTS, else the demo: Prato and Vaiano)")
+	simFile := fs.String("sim", "", "use a simulator already running: the JSON line `casellario sim` printed, in a file (default: start one)")
+	grace := fs.Duration("grace", 0, "how long dispatch waits for the acceptance of a submission of unknown outcome before sending again (default 5m)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if fs.NArg() != 0 {
-		fmt.Fprintln(e.stderr, "usage: casellario dev [--data DIR] [--dispatch-every D] [--poll-every D] [--procura-delay D] [--tenants FILE] [--api-addr ADDR]")
+		fmt.Fprintln(e.stderr, "casellario dev: unexpected arguments:", strings.Join(fs.Args(), " "))
+		fmt.Fprintln(e.stderr, "usage: casellario dev [--data DIR] [--dispatch-every D] [--poll-every D] [--procura-delay D] [--tenants FILE] [--api-addr ADDR] [--sim FILE] [--grace D]")
 		return 2
+	}
+	var peers *sim.Ready
+	if *simFile != "" {
+		b, err := os.ReadFile(*simFile)
+		if err == nil {
+			peers = new(sim.Ready)
+			err = json.Unmarshal(b, peers)
+		}
+		if err != nil {
+			fmt.Fprintln(e.stderr, "casellario dev: --sim:", err)
+			return 2
+		}
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	tc, err := loadTenants(*tenantsFile)
@@ -40,7 +57,7 @@ func runDev(ctx context.Context, e env, args []string) int {
 		return 2
 	}
 	run, err := localrun.Start(ctx, localrun.Options{DataDir: *data, DispatchEvery: *dispatchEvery, PollEvery: *pollEvery,
-		ProcuraDelay: *procuraDelay, Tenants: tc, Log: log, APIAddr: *apiAddr})
+		ProcuraDelay: *procuraDelay, Tenants: tc, Log: log, APIAddr: *apiAddr, Sim: peers, Grace: *grace})
 	if err != nil {
 		fmt.Fprintln(e.stderr, "casellario dev:", err)
 		return 1

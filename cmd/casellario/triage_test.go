@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -12,10 +13,12 @@ import (
 
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/localrun"
+	"github.com/casellario-pec/casellario/shared/pec"
+	"github.com/casellario-pec/casellario/shared/sim"
 )
 
-// TestTriageCommands routes an ordinary e-mail that reached the Comune's PEC box
-// (an anomalia the poll cannot attach to any request) through the triage commands.
+// TestTriageCommands routes a PEC from the Procura that quotes no request of
+// ours (the poll cannot attach it to any) through the triage commands.
 func TestTriageCommands(t *testing.T) {
 	dir := t.TempDir()
 	run, err := localrun.Start(context.Background(), localrun.Options{DataDir: dir, DispatchEvery: -1, PollEvery: -1,
@@ -25,9 +28,14 @@ func TestTriageCommands(t *testing.T) {
 	}
 	defer run.Close()
 	ep := filepath.Join(dir, localrun.EndpointsFile)
-	raw := "From: qualcuno@example.test\r\nTo: protocollo@pec.comune.prato.test\r\nSubject: Informazioni\r\n" +
-		"Message-ID: <ordinary-1@example.test>\r\nDate: Wed, 25 Nov 2026 10:00:00 +0100\r\n\r\nBuongiorno.\r\n"
-	if err := run.World.Provider.InjectOrdinary([]byte(raw), "protocollo@pec.comune.prato.test"); err != nil {
+	orig := "From: " + sim.Procura + "\r\nTo: protocollo@pec.comune.prato.test\r\nSubject: Informazioni\r\n" +
+		"Message-ID: <procura-1@pec.procura.prato.test>\r\nDate: Wed, 25 Nov 2026 10:00:00 +0100\r\n\r\nBuongiorno.\r\n"
+	var env bytes.Buffer
+	if _, err := pec.WriteEnvelope(&env, []byte(orig), pec.EnvelopeSpec{Recipients: []pec.Recipient{{Address: sim.ComunePrato, Type: pec.RecipientCertificato}},
+		Domain: "gestore.sim.test"}, run.World.Provider.Signer()); err != nil {
+		t.Fatal(err)
+	}
+	if err := run.World.Provider.Append(sim.ComunePrato, "INBOX", env.Bytes()); err != nil {
 		t.Fatal(err)
 	}
 	if resp, err := http.Post(run.Endpoints.Control+"/poll", "", nil); err != nil || resp.StatusCode != 200 {

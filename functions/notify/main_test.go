@@ -27,7 +27,8 @@ func (b batches) GetBatch(_ context.Context, tenant, id string) (domain.Batch, e
 }
 
 // TestHandle sends queued events through a real SMTP server (the local mail sink):
-// good events are mailed, a failing one is handed back to SQS, a malformed one dropped.
+// good events are mailed; a failing one and a malformed one are handed back to
+// SQS (the malformed one ends in the dead-letter queue, kept for a person).
 func TestHandle(t *testing.T) {
 	sink, err := mailsink.Start(0, 0)
 	if err != nil {
@@ -51,8 +52,8 @@ func TestHandle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "m2" {
-		t.Fatalf("failures %+v, want only m2", resp.BatchItemFailures)
+	if len(resp.BatchItemFailures) != 2 || resp.BatchItemFailures[0].ItemIdentifier != "m2" || resp.BatchItemFailures[1].ItemIdentifier != "m3" {
+		t.Fatalf("failures %+v, want m2 (for a retry) and m3 (for the dead-letter queue)", resp.BatchItemFailures)
 	}
 	got := sink.Messages()
 	if len(got) != 2 || got[0].Notice != "certificates" || got[1].Notice != "list-received" || got[0].To[0] != "suap@comune.prato.test" {

@@ -219,7 +219,7 @@ func TestRefusals(t *testing.T) {
 	// a token of the right issuer name and audience but signed by another key
 	forged := mustSign(other.Sign(owner, time.Hour))
 	triageIt, _, err := run.Store.CreateTriage(ctx, domain.TriageItem{Tenant: prato, Mailbox: "protocollo@pec.comune.prato.test",
-		MessageKey: prato + "/pec/aa/refusals.eml", Kind: "non-pec", Reason: "test item"})
+		MessageKey: prato + "/pec/aa/refusals.eml", Kind: "non-pec", Reason: domain.Because(domain.ReasonNotPEC, "test item")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -295,7 +295,7 @@ func (h *Handler) assignTriage(w http.ResponseWriter, r *http.Request, u User) {
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"item": viewTriage(res.Item), "certificates": res.Certificates, "remaining": res.Remaining})
+	writeJSON(w, http.StatusOK, map[string]any{"item": viewTriage(res.Item), "certificates": res.Certificates, "remaining": res.Remaining.Italian()})
 }
 
 func (h *Handler) dismissTriage(w http.ResponseWriter, r *http.Request, u User) {

@@ -237,7 +237,7 @@ func TestTriageRoutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	it, _, err := run.Store.CreateTriage(ctx, domain.TriageItem{Tenant: prato, Mailbox: "protocollo@pec.comune.prato.test",
-		MessageKey: key, Kind: "non-pec", Reason: "not a PEC message"})
+		MessageKey: key, Kind: "non-pec", Reason: domain.Because(domain.ReasonNotPEC, "not a PEC message")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -185,7 +185,7 @@ func control(t *testing.T, what string) {
 
 func pdfText(t *testing.T, b []byte) string {
 	t.Helper()
-	pages, err := reply.PDFPages(b)
+	pages, err := reply.PDFPages(context.Background(), b)
 	if err != nil {
 		t.Fatalf("certificate is not a readable PDF: %v", err)
 	}

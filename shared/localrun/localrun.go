@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -54,6 +55,13 @@ type Options struct {
 	Log           *slog.Logger
 	InMemory      bool   // tests: S3 in memory, DynamoDB in memory, nothing kept
 	APIAddr       string // the offices' API and web page; "": a free loopback port
+	// Mailboxes are further mailboxes of the simulator, beside the Comuni's
+	// and the Procura's: other certified senders (a citizen, a firm).
+	Mailboxes []string
+	// Sim, when set, is a PEC provider and Procura already running (what
+	// `casellario sim` prints): the run uses it instead of starting its own,
+	// so that it outlives the run's crashes as a real provider would.
+	Sim *sim.Ready
 }
 
 // Mailbox is a PEC mailbox of the simulator, for endpoints.json.
@@ -106,7 +114,8 @@ type Run struct {
 	Store     *store.Dynamo
 	Docs      *docs.Docs
 	Tenants   *tenants.Config
-	World     *sim.World
+	World     *sim.World // the simulator the run started; nil with Options.Sim
+	Peers     Peers      // the PEC provider the run talks to
 	Calls     *awsconf.Calls
 
 	opts     Options
@@ -184,11 +193,18 @@ func Start(ctx context.Context, o Options) (_ *Run, err error) {
 	r.Store = store.New(r.Dynamo, store.Options{Table: Table})
 	r.Docs = docs.New(r.S3, docs.Options{UploadsBucket: UploadsBucket, DocumentsBucket: DocumentsBucket})
 
-	if r.World, err = r.startSim(ctx); err != nil {
-		return nil, err
+	if o.Sim != nil {
+		if r.Peers, err = PeersOf(*o.Sim); err != nil {
+			return nil, err
+		}
+	} else {
+		if r.World, err = r.startSim(ctx); err != nil {
+			return nil, err
+		}
+		r.closers = append(r.closers, func() { _ = r.World.Close() })
+		r.Peers = Peers{SMTP: r.World.SMTPAddr, IMAP: r.World.IMAPAddr, CAFile: r.World.CAFile, CAPEM: r.World.CAPEM, Mailboxes: r.World.Mailboxes}
 	}
-	r.closers = append(r.closers, func() { _ = r.World.Close() })
-	r.Tenants = pointAt(o.Tenants, r.World)
+	r.Tenants = pointAt(o.Tenants, r.Peers)
 	tenantsPath := filepath.Join(o.DataDir, "tenants.json")
 	if err := writeJSON(tenantsPath, r.Tenants); err != nil {
 		return nil, err
@@ -211,11 +227,11 @@ func Start(ctx context.Context, o Options) (_ *Run, err error) {
 	r.Endpoints = Endpoints{
 		Region: r.AWS.Region, S3: r.s3srv.URL, DynamoDB: r.dyn.URL, Table: Table,
 		UploadsBucket: UploadsBucket, DocumentsBucket: DocumentsBucket,
-		SMTP: r.World.SMTPAddr, IMAP: r.World.IMAPAddr, CA: r.World.CAFile,
+		SMTP: r.Peers.SMTP, IMAP: r.Peers.IMAP, CA: r.Peers.CAFile,
 		Control: control, Tenants: tenantsPath, MailSMTP: r.sink.SMTPAddr, Mail: r.sink.HTTPURL,
 		API: apiURL, Users: users,
 	}
-	for _, m := range r.World.Mailboxes {
+	for _, m := range r.Peers.Mailboxes {
 		r.Endpoints.Mailboxes = append(r.Endpoints.Mailboxes, Mailbox{m.Address, m.Password})
 	}
 	epPath := filepath.Join(o.DataDir, EndpointsFile)
@@ -264,6 +280,9 @@ func (r *Run) startSim(ctx context.Context) (*sim.World, error) {
 	for _, t := range r.opts.Tenants.Tenants {
 		add(t.Procura, "")
 	}
+	for _, m := range r.opts.Mailboxes {
+		add(m, "")
+	}
 	if len(r.opts.Tenants.Tenants) > 0 {
 		cfg.Procura.Address = r.opts.Tenants.Tenants[0].Procura
 	}
@@ -271,14 +290,42 @@ func (r *Run) startSim(ctx context.Context) (*sim.World, error) {
 	return sim.Start(ctx, cfg)
 }
 
+// Peers is the PEC provider a run talks to: its addresses, its CA (the TLS
+// root and the PEC trust store) and its mailboxes.
+type Peers struct {
+	SMTP, IMAP string
+	CAFile     string
+	CAPEM      []byte
+	Mailboxes  []provider.Mailbox
+}
+
+// Password returns the password of a mailbox ("" when unknown).
+func (p Peers) Password(addr string) string {
+	for _, m := range p.Mailboxes {
+		if strings.EqualFold(m.Address, addr) {
+			return m.Password
+		}
+	}
+	return ""
+}
+
+// PeersOf reads what `casellario sim` printed: the peers of a run that uses it.
+func PeersOf(r sim.Ready) (Peers, error) {
+	pem, err := os.ReadFile(r.CA)
+	if err != nil {
+		return Peers{}, fmt.Errorf("the simulator's CA: %w", err)
+	}
+	return Peers{SMTP: r.SMTP, IMAP: r.IMAP, CAFile: r.CA, CAPEM: pem, Mailboxes: r.Mailboxes}, nil
+}
+
 // pointAt returns a copy of the tenants configuration whose PEC mailboxes are those
 // of the simulator.
-func pointAt(c *tenants.Config, w *sim.World) *tenants.Config {
+func pointAt(c *tenants.Config, p Peers) *tenants.Config {
 	out := &tenants.Config{Tenants: append([]tenants.Tenant(nil), c.Tenants...)}
 	for i := range out.Tenants {
-		out.Tenants[i].PEC.SMTP = w.SMTPAddr
-		out.Tenants[i].PEC.IMAP = w.IMAPAddr
-		out.Tenants[i].PEC.Auth = tenants.Secret{Password: w.Password(out.Tenants[i].PEC.Address)}
+		out.Tenants[i].PEC.SMTP = p.SMTP
+		out.Tenants[i].PEC.IMAP = p.IMAP
+		out.Tenants[i].PEC.Auth = tenants.Secret{Password: p.Password(out.Tenants[i].PEC.Address)}
 		if out.Tenants[i].PEC.Username == "" {
 			out.Tenants[i].PEC.Username = out.Tenants[i].PEC.Address
 		}

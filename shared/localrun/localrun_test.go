@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
@@ -20,7 +22,10 @@ import (
 	"github.com/casellario-pec/casellario/shared/intake"
 	"github.com/casellario-pec/casellario/shared/mailsink"
 	"github.com/casellario-pec/casellario/shared/pec"
+	"github.com/casellario-pec/casellario/shared/pec/compose"
+	"github.com/casellario-pec/casellario/shared/pecmail"
 	"github.com/casellario-pec/casellario/shared/sim/procura"
+	"github.com/casellario-pec/casellario/shared/tenants"
 )
 
 const list = "Cognome;Nome;Sesso;Data di nascita;Comune o Stato di nascita\n" +
@@ -211,14 +216,25 @@ func TestStartRefusesABusyDataFolder(t *testing.T) {
 // by PEC, the Procura answers with certificates, the poll stores each one for its
 // person with the outcome the Procura decided, the batch completes, and the office
 // has been told at every step.
+//
+// The Comune's PEC box is its general one (shared): a citizen's PEC that
+// arrived before is still there, unread and unflagged, after the round trip,
+// and nothing of it was copied into our buckets.
 func TestEndToEnd(t *testing.T) {
 	ctx := context.Background()
+	const citizen = "mario.rossi@pec.cittadini.test"
 	run, err := Start(ctx, Options{DataDir: t.TempDir(), DispatchEvery: -1, PollEvery: -1, ProcuraDelay: time.Millisecond,
-		Log: slog.New(slog.DiscardHandler)})
+		Log: slog.New(slog.DiscardHandler), Mailboxes: []string{citizen}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer run.Close()
+	comune := run.Tenants.Tenants[0]
+	if comune.PEC.Dedicated() {
+		t.Fatal("the demo's mailbox should be shared")
+	}
+	const marker = "ISTANZA-ACCESSO-5812"
+	citizenMsg := sendPEC(t, run, citizen, comune.PEC.Address, "Istanza di accesso agli atti", "Chiedo copia della pratica "+marker+".\r\n")
 	id := domain.NewID()
 	key := docs.UploadKey("c_g999", "ACQUISTI", id, "csv")
 	lines := "Cognome;Nome;Sesso;Data di nascita;Comune o Stato di nascita\n"
@@ -295,6 +311,104 @@ func TestEndToEnd(t *testing.T) {
 		}
 		return got["list-received"] && got["request-sent"] && got["delivered"] && got["certificates"]
 	})
+	if u, err := run.Store.GetUpload(ctx, "c_g999", id); err != nil || u.State != domain.UploadCompleted {
+		t.Errorf("the list did not end completed: %+v %v", u, err)
+	}
+
+	// The citizen's PEC: still in the INBOX, not \Seen, not flagged, never copied.
+	flags, found := flagsOf(t, run, comune.PEC.Address, citizenMsg)
+	if !found {
+		t.Fatal("the citizen's PEC is no longer in the Comune's INBOX")
+	}
+	if len(flags) != 0 {
+		t.Errorf("the citizen's PEC got flags %v", flags)
+	}
+	for _, bucket := range []string{UploadsBucket, DocumentsBucket} {
+		for _, k := range keys(t, run, bucket) {
+			var raw []byte
+			if bucket == UploadsBucket {
+				raw, _, err = run.Docs.GetBytes(ctx, run.Docs.Upload(k))
+			} else {
+				raw, _, err = run.Docs.GetBytes(ctx, run.Docs.Document(k))
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bytes.Contains(raw, []byte(marker)) {
+				t.Errorf("%s/%s holds the citizen's PEC", bucket, k)
+			}
+		}
+	}
+}
+
+// sendPEC submits a message from one simulator mailbox to another and
+// returns its Message-ID.
+func sendPEC(t *testing.T, r *Run, from, to, subject, text string) string {
+	t.Helper()
+	var raw bytes.Buffer
+	mid, err := compose.Write(&raw, compose.Mail{From: from, To: []string{to}, Subject: subject, Text: text})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlsCfg, err := pecmail.TLSWithRoots(r.Peers.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sender := &pecmail.SMTP{Secrets: pecmail.LocalSecrets(), TLS: tlsCfg, Timeout: 10 * time.Second}
+	mb := tenants.Tenant{ID: "citizen", PEC: tenants.Mailbox{Address: from, SMTP: r.Peers.SMTP, Auth: tenants.Secret{Password: r.Peers.Password(from)}}}
+	if err := sender.Send(context.Background(), mb, from, []string{to}, raw.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	return mid
+}
+
+// flagsOf finds, read-only, the envelope of the original msgID in a mailbox's
+// INBOX and returns its flags.
+func flagsOf(t *testing.T, r *Run, address, msgID string) ([]imap.Flag, bool) {
+	t.Helper()
+	c, err := imapclient.DialTLS(r.Peers.IMAP, &imapclient.Options{TLSConfig: r.World.CA.ClientTLS()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login(address, r.Peers.Password(address)).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	sd, err := c.Select("INBOX", &imap.SelectOptions{ReadOnly: true}).Wait()
+	if err != nil || sd.NumMessages == 0 {
+		return nil, false
+	}
+	var all imap.SeqSet
+	all.AddRange(1, sd.NumMessages)
+	section := &imap.FetchItemBodySection{Peek: true}
+	bufs, err := c.Fetch(all, &imap.FetchOptions{Flags: true, BodySection: []*imap.FetchItemBodySection{section}}).Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range bufs {
+		m, err := pec.Parse(b.FindBodySection(section), pec.ReadOptions{})
+		if err == nil && m.Kind == pec.KindPostaCertificata && m.RefMessageID == msgID {
+			return b.Flags, true
+		}
+	}
+	return nil, false
+}
+
+// keys lists a bucket of the run.
+func keys(t *testing.T, r *Run, bucket string) []string {
+	t.Helper()
+	var out []string
+	p := s3.NewListObjectsV2Paginator(r.S3, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range page.Contents {
+			out = append(out, aws.ToString(o.Key))
+		}
+	}
+	return out
 }
 
 func contains(list []string, s string) bool {

@@ -26,11 +26,11 @@ type pipeline struct {
 }
 
 func newPipeline(r *Run) (*pipeline, error) {
-	tlsCfg, err := pecmail.TLSWithRoots(r.World.CAFile)
+	tlsCfg, err := pecmail.TLSWithRoots(r.Peers.CAFile)
 	if err != nil {
 		return nil, err
 	}
-	trust, err := pec.ParseTrustStore(r.World.CAPEM)
+	trust, err := pec.ParseTrustStore(r.Peers.CAPEM)
 	if err != nil {
 		return nil, err
 	}
