@@ -44,7 +44,7 @@ func (r *run) compose(ctx context.Context, t tenants.Tenant, o *tenants.Office, 
 	subject := letter.Subject(req)
 	seg := segnatura.Segnatura{
 		Intestazione: segnatura.Intestazione{
-			Identificatore: segnatura.Identificatore{CodiceAmministrazione: t.ID, CodiceAOO: t.AOO, CodiceRegistro: t.Protocol.Registry,
+			Identificatore: segnatura.Identificatore{CodiceAmministrazione: t.ID, CodiceAOO: t.AOO, CodiceRegistro: registryOf(t, b.Protocol),
 				NumeroRegistrazione: b.Protocol.Number, DataRegistrazione: b.Protocol.Date.String()},
 			Oggetto: subject,
 		},
@@ -91,3 +91,12 @@ func (r *run) compose(ctx context.Context, t tenants.Tenant, o *tenants.Office, 
 
 // letterName is the attachment name of the request letter.
 const letterName = "richiesta.pdf"
+
+// registryOf is the CodiceRegistro of a batch's number: the built-in
+// register's, or the general register's for a number it did not give.
+func registryOf(t tenants.Tenant, p domain.Protocol) string {
+	if p.Register != "" {
+		return p.Register
+	}
+	return t.Protocol.GeneralRegistry()
+}

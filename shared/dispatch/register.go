@@ -59,7 +59,7 @@ func (r *run) register(ctx context.Context, t tenants.Tenant, o *tenants.Office,
 			reg = protocol.Manual{}
 		}
 	}
-	req := protocol.Request{Tenant: t.ID, AOO: t.AOO, Registry: t.Protocol.Registry, BatchID: b.ID,
+	req := protocol.Request{Tenant: t.ID, AOO: t.AOO, Registry: t.Protocol.GeneralRegistry(), BatchID: b.ID,
 		Subject:   "Richiesta certificati del casellario giudiziario",
 		Recipient: t.Procura, Manual: manual}
 	p, err := reg.Register(ctx, req)

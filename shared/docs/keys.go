@@ -15,6 +15,7 @@ import (
 //	  <tenant>/uploads/<upload>/report.json                validation report of the list
 //	  <tenant>/batches/<batch>/<name>                      request.pdf, subjects.txt, segnatura.xml, request.eml (as sent)
 //	  <tenant>/batches/<batch>/certificates/<subject>.pdf  one certificate per person (subject id: <upload>-<row>)
+//	  <tenant>/batches/<batch>/certificates/<subject>.<sha256[:16]>.pdf  a further, different certificate for a certified person
 //	  <tenant>/pec/<sha256[:2]>/<sha256>.eml               every raw PEC message read, by content: reading it again rewrites the same object
 //	  <tenant>/pec/aside/<mailbox>/<uidvalidity>/<uid>.eml a message set aside unread (failing again and again), streamed as it is
 //	  <tenant>/pec/aside/<mailbox>/<uidvalidity>/<uid>.hdr the header alone of a message too large to fetch
@@ -76,6 +77,15 @@ func BatchKey(tenant, batch, name string) string {
 // CertificateKey is the key of the certificate of one subject of a batch.
 func CertificateKey(tenant, batch, subject string) string {
 	return fmt.Sprintf("%s/batches/%s/certificates/%s.pdf", tenant, batch, subject)
+}
+
+// CandidateKey is the key of a further certificate received for a subject
+// already certified: kept beside the first, named by its content.
+func CandidateKey(tenant, batch, subject, sha256hex string) string {
+	if len(sha256hex) > 16 {
+		sha256hex = sha256hex[:16]
+	}
+	return fmt.Sprintf("%s/batches/%s/certificates/%s.%s.pdf", tenant, batch, subject, sha256hex)
 }
 
 // MessageKey is the key of a raw PEC message, by the hex SHA-256 of its bytes.

@@ -120,10 +120,25 @@ type Office struct {
 	Notify []string `json:"notify"` // e-mail addresses told about progress
 }
 
-// Protocol identifies a registration in the Comune's protocol register.
+// Protocol identifies a registration in a protocol register of the Comune.
 type Protocol struct {
 	Number string `json:"number"` // seven or more digits, zero-padded
 	Date   Date   `json:"date"`
+	// Register is the code of the built-in register when it gave the number;
+	// empty for the Comune's general register (a number given by an external
+	// register or typed by the protocol office).
+	Register string `json:"register,omitempty"`
+}
+
+// Reference is the number as letters, subjects and e-mails quote it: the
+// built-in register's numbers carry its code ("CPEC-0000012"), so that a
+// reply quoting a number of the general register ("0000012") is never taken
+// for ours.
+func (p Protocol) Reference() string {
+	if p.Register == "" || p.Number == "" {
+		return p.Number
+	}
+	return p.Register + "-" + p.Number
 }
 
 // BatchState is where a request to the Procura stands. The words are a contract:

@@ -171,7 +171,11 @@ type Subject struct {
 	State       PersonState  `json:"state"`
 	Batch       string       `json:"batch,omitempty"`
 	Certificate *Certificate `json:"certificate"`
-	Reason      Reason       `json:"reason,omitzero"` // why failed
+	// Candidates are further certificates received for a person already
+	// certified, different from Certificate: kept, never dropped, until the
+	// protocol office chooses which stands (ChooseCertificate).
+	Candidates []Certificate `json:"candidates,omitempty"`
+	Reason     Reason        `json:"reason,omitzero"` // why failed
 	// Attempts counts the requests for this person that failed in transport
 	// (the person was offered again each time); bounded by the tenant's
 	// transport_attempts.
@@ -295,6 +299,13 @@ type UploadStore interface {
 	// lost event), and a sweep takes them in again.
 	ReceivedUploads(ctx context.Context, tenant string, limit int) ([]Upload, error)
 	GetSubject(ctx context.Context, tenant, id string) (Subject, error)
+	// AddCandidate keeps c, a certificate different from the stored one, for
+	// a certified subject (files an event). The same one again is harmless.
+	AddCandidate(ctx context.Context, tenant, id string, c Certificate, cause Cause) (Subject, error)
+	// ChooseCertificate makes the certificate with SHA-256 sha (the current
+	// one or a candidate) the one that stands; the other stays a candidate.
+	// The choice is filed as an event with note.
+	ChooseCertificate(ctx context.Context, tenant, id, sha, note string, cause Cause) (Subject, error)
 	// SubjectsOfUpload returns the subjects of an upload by row.
 	SubjectsOfUpload(ctx context.Context, tenant, upload string) ([]Subject, error)
 	// PendingSubjects returns up to limit pending subjects of an office's queued

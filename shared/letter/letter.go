@@ -58,7 +58,7 @@ func (r Request) check() error {
 // the protocol number back from it.
 func Subject(r Request) string {
 	return fmt.Sprintf("Richiesta certificati del casellario giudiziario - Prot. n. %s del %s",
-		r.Protocol.Number, r.Protocol.Date.Italian())
+		r.Protocol.Reference(), r.Protocol.Date.Italian())
 }
 
 // Write renders the letter as PDF. The same request always gives the same bytes
@@ -88,7 +88,7 @@ func Write(w io.Writer, r Request) error {
 		pdf.CellFormat(0, 6, tr("Codice IPA: "+r.IPA), "", 1, "L", false, 0, "")
 	}
 	pdf.Ln(8)
-	pdf.CellFormat(0, 6, tr(fmt.Sprintf("Prot. n. %s del %s", r.Protocol.Number, r.Protocol.Date.Italian())), "", 1, "L", false, 0, "")
+	pdf.CellFormat(0, 6, tr(fmt.Sprintf("Prot. n. %s del %s", r.Protocol.Reference(), r.Protocol.Date.Italian())), "", 1, "L", false, 0, "")
 	pdf.Ln(6)
 	pdf.SetX(105)
 	pdf.MultiCell(0, 6, tr("Spett.le "+r.Procura+"\nUfficio del Casellario giudiziario"), "", "L", false)
@@ -117,7 +117,7 @@ func Write(w io.Writer, r Request) error {
 		{"Amministrazione richiedente", r.Comune},
 		{"Tipo di certificato", r.CertificateType},
 		{"Finalità", r.Purpose},
-		{"Numero di protocollo", r.Protocol.Number},
+		{"Numero di protocollo", r.Protocol.Reference()},
 		{"Data di protocollo", r.Protocol.Date.Italian()},
 		{"Numero di soggetti", fmt.Sprint(r.Subjects)},
 		{"Certificato anche in lingua tedesca", german},

@@ -58,35 +58,35 @@ l'elenco caricato (codice {{.Upload}}) non è stato accettato: {{.Reason}}
 
 Nessun nominativo è stato inviato. Correggere il file e caricarlo di nuovo.
 {{end}}
-{{define "request-sent.subject"}}Richiesta inviata alla Procura: prot. n. {{.Protocol.Number}} del {{date .Protocol.Date}}{{end}}
+{{define "request-sent.subject"}}Richiesta inviata alla Procura: prot. n. {{.Protocol.Reference}} del {{date .Protocol.Date}}{{end}}
 {{define "request-sent.body"}}Gentile {{.Office}},
 
-la richiesta di {{.People}} certificati del casellario giudiziario è stata protocollata con il n. {{.Protocol.Number}} del {{date .Protocol.Date}} e inviata via PEC alla Procura (richiesta {{.Batch}}).
+la richiesta di {{.People}} certificati del casellario giudiziario è stata protocollata con il n. {{.Protocol.Reference}} del {{date .Protocol.Date}} e inviata via PEC alla Procura (richiesta {{.Batch}}).
 Riceverete un altro messaggio quando la Procura avrà risposto.
 {{end}}
-{{define "delivered.subject"}}Richiesta prot. n. {{.Protocol.Number}} consegnata alla Procura{{end}}
+{{define "delivered.subject"}}Richiesta prot. n. {{.Protocol.Reference}} consegnata alla Procura{{end}}
 {{define "delivered.body"}}Gentile {{.Office}},
 
-la PEC della richiesta prot. n. {{.Protocol.Number}} del {{date .Protocol.Date}} è stata consegnata alla casella della Procura (ricevuta di avvenuta consegna).
+la PEC della richiesta prot. n. {{.Protocol.Reference}} del {{date .Protocol.Date}} è stata consegnata alla casella della Procura (ricevuta di avvenuta consegna).
 {{end}}
-{{define "certificates.subject"}}Certificati disponibili: richiesta prot. n. {{.Protocol.Number}}{{end}}
+{{define "certificates.subject"}}Certificati disponibili: richiesta prot. n. {{.Protocol.Reference}}{{end}}
 {{define "certificates.body"}}Gentile {{.Office}},
 
-la Procura ha risposto alla richiesta prot. n. {{.Protocol.Number}} del {{date .Protocol.Date}}: {{.People}} certificati sono disponibili.
+la Procura ha risposto alla richiesta prot. n. {{.Protocol.Reference}} del {{date .Protocol.Date}}: {{.People}} certificati sono disponibili.
 Per scaricarli, accedere al servizio Casellario PEC con le proprie credenziali e aprire la richiesta {{.Batch}}.
 I certificati non sono allegati a questo messaggio perché contengono dati giudiziari.
 {{end}}
-{{define "request-failed.subject"}}Richiesta non riuscita{{if .Protocol.Number}}: prot. n. {{.Protocol.Number}}{{end}}{{end}}
+{{define "request-failed.subject"}}Richiesta non riuscita{{if .Protocol.Number}}: prot. n. {{.Protocol.Reference}}{{end}}{{end}}
 {{define "request-failed.body"}}Gentile {{.Office}},
 
-la richiesta {{.Batch}}{{if .Protocol.Number}} (prot. n. {{.Protocol.Number}} del {{date .Protocol.Date}}){{end}} non è andata a buon fine: {{.Reason}}
+la richiesta {{.Batch}}{{if .Protocol.Number}} (prot. n. {{.Protocol.Reference}} del {{date .Protocol.Date}}){{end}} non è andata a buon fine: {{.Reason}}
 
 L'ufficio protocollo è stato informato. I nominativi coinvolti sono indicati nella pagina della richiesta.
 {{end}}
-{{define "not-delivered.subject"}}Consegna non ancora confermata: richiesta prot. n. {{.Protocol.Number}}{{end}}
+{{define "not-delivered.subject"}}Consegna non ancora confermata: richiesta prot. n. {{.Protocol.Reference}}{{end}}
 {{define "not-delivered.body"}}Gentile {{.Office}},
 
-il gestore PEC non ha ancora ricevuto la conferma di consegna della richiesta prot. n. {{.Protocol.Number}} del {{date .Protocol.Date}} alla Procura (preavviso di mancata consegna).
+il gestore PEC non ha ancora ricevuto la conferma di consegna della richiesta prot. n. {{.Protocol.Reference}} del {{date .Protocol.Date}} alla Procura (preavviso di mancata consegna).
 Non occorre fare nulla per ora: se la consegna non avverrà entro 24 ore, riceverete un avviso di errore.
 {{end}}
 {{define "triage.subject"}}Messaggio PEC da smistare{{if .Reason}}: {{.Reason}}{{end}}{{end}}
@@ -95,10 +95,10 @@ Non occorre fare nulla per ora: se la consegna non avverrà entro 24 ore, riceve
 nella casella PEC del {{.Comune}} è arrivato un messaggio che il sistema non ha potuto collegare con certezza a una richiesta (scheda di smistamento {{.Triage}}).
 Aprire la sezione "Da smistare" del servizio Casellario PEC per assegnarlo alla richiesta giusta o archiviarlo.
 {{end}}
-{{define "overdue.subject"}}Nessuna risposta da {{.Days}} giorni: richiesta prot. n. {{.Protocol.Number}}{{end}}
+{{define "overdue.subject"}}Nessuna risposta da {{.Days}} giorni: richiesta prot. n. {{.Protocol.Reference}}{{end}}
 {{define "overdue.body"}}Gentile {{.Office}},
 
-la richiesta prot. n. {{.Protocol.Number}} del {{date .Protocol.Date}} è stata consegnata alla Procura {{.Days}} giorni fa e non ha ancora ricevuto risposta.
+la richiesta prot. n. {{.Protocol.Reference}} del {{date .Protocol.Date}} è stata consegnata alla Procura {{.Days}} giorni fa e non ha ancora ricevuto risposta.
 Si suggerisce di sollecitare la Procura citando il numero di protocollo.
 {{end}}
 `))

@@ -3,8 +3,11 @@ package poll
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/casellario-pec/casellario/shared/docs"
@@ -30,18 +33,71 @@ func pdfAttachments(m *pec.Message) []pec.Attachment {
 	return pdfs
 }
 
-// certificates handles the reply attributed to batch b: a refusal without
+// pdfFile is one PDF attachment of a reply, read.
+type pdfFile struct {
+	n     int // 1-based position among the attachments
+	name  string
+	data  []byte
+	pages []string // nil when its text could not be read
+}
+
+// readPDFs decodes the reply's PDF attachments and reads their text (bounded:
+// a hostile PDF is a problem recorded, never a crash).
+func (h *Handler) readPDFs(ctx context.Context, m *pec.Message, problems *[]string, unreadable *bool) ([]pdfFile, error) {
+	var out []pdfFile
+	for n, a := range pdfAttachments(m) {
+		r, err := a.Open()
+		if err != nil {
+			*problems = append(*problems, fmt.Sprintf("attachment #%d cannot be decoded", n+1))
+			continue
+		}
+		data, err := io.ReadAll(io.LimitReader(r, maxPDF+1))
+		if err != nil || len(data) > maxPDF || !reply.IsPDF(data) {
+			*problems = append(*problems, fmt.Sprintf("attachment #%d is not a PDF", n+1))
+			continue
+		}
+		pages, err := reply.PDFPages(ctx, data)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			// Damaged, hostile or scanned: only the file name can tell.
+			*unreadable = true
+			*problems = append(*problems, fmt.Sprintf("attachment #%d: its text cannot be read safely (%s)", n+1, oneLine(err.Error(), 120)))
+			pages = nil
+		}
+		out = append(out, pdfFile{n: n + 1, name: a.Name, data: data, pages: pages})
+	}
+	return out, nil
+}
+
+// certificates handles the reply attributed to a batch: a refusal without
 // certificates, or certificates stored and linked to the people they name.
-func (h *Handler) certificates(ctx context.Context, t *tenants.Tenant, m *pec.Message, b domain.Batch, subject, body string, res result, cause domain.Cause) (result, error) {
+func (h *Handler) certificates(ctx context.Context, t *tenants.Tenant, m *pec.Message, ev *evidence, subject, body string, res result, cause domain.Cause) (result, error) {
+	b := ev.batch
 	at := h.eventAt(m)
-	pdfs := pdfAttachments(m)
-	if len(pdfs) == 0 {
-		words, refused := reply.Refusal(subject, body)
-		if !refused {
+	if len(pdfAttachments(m)) == 0 {
+		refusals, err := reply.NewRefusals(t.Replies.RefusalPatterns)
+		if err != nil {
+			return res, err
+		}
+		words, refused := refusals.Refusal(subject, body)
+		switch {
+		case !refused:
 			res.triage = domain.Because(domain.ReasonUnrecognisedReply, "reply from the Procura without certificates, not recognised as a refusal")
+			return res, nil
+		case !ev.strong:
+			res.triage = domain.Because(domain.ReasonUnsettledRefusal, "a refusal that "+strings.Join(ev.why, ", ")+
+				": only a reply that refers to the request or quotes its number with its date can fail it")
 			return res, nil
 		}
 		return h.refused(ctx, t, m, b, words, res, cause)
+	}
+	var problems []string
+	unreadable, second := false, false
+	files, err := h.readPDFs(ctx, m, &problems, &unreadable)
+	if err != nil {
+		return res, err
 	}
 	subs, err := h.Store.SubjectsOfBatch(ctx, t.ID, b.ID)
 	if err != nil {
@@ -52,12 +108,48 @@ func (h *Handler) certificates(ctx context.Context, t *tenants.Tenant, m *pec.Me
 		people[i] = s.Person
 	}
 	who := reply.NewWho(people)
-	var problems []string
-	unreadable := false
+	if !ev.strong {
+		// A number without its date: the certificates must confirm it, each
+		// naming a person of the request.
+		for _, f := range files {
+			if len(who.InText(strings.Join(f.pages, "\n"))) == 0 && len(who.InName(f.name)) == 0 {
+				res.triage = domain.Because(domain.ReasonWeakMatch, fmt.Sprintf("a reply that %s: attachment #%d names nobody of request %s",
+					strings.Join(ev.why, ", "), f.n, b.ID))
+				return res, nil
+			}
+		}
+		if len(files) == 0 {
+			res.triage = domain.Because(domain.ReasonWeakMatch, "a reply that "+strings.Join(ev.why, ", ")+", with no readable certificate to confirm it")
+			return res, nil
+		}
+		ev.why = append(ev.why, "every certificate names a person of the request")
+	}
+	if err := h.Store.AppendEvent(ctx, domain.Event{Tenant: t.ID, Subject: b.ID, At: at, State: string(b.State),
+		Detail: "reply from the Procura attributed: " + strings.Join(ev.why, "; "), Cause: cause}); err != nil {
+		return res, err
+	}
 	certify := func(i int, data []byte, outcome domain.Outcome) error {
 		s := &subs[i]
-		if s.State == domain.PersonCertified {
-			return nil // a certificate arrived before: the first one is kept
+		sum := sha256.Sum256(data)
+		sha := hex.EncodeToString(sum[:])
+		if s.State == domain.PersonCertified && s.Certificate != nil {
+			if s.Certificate.SHA256 == sha || slices.ContainsFunc(s.Candidates, func(c domain.Certificate) bool { return c.SHA256 == sha }) {
+				return nil // the same certificate again: nothing to do
+			}
+			// Another certificate for a certified person: kept beside the
+			// first, and the protocol office decides which stands.
+			k := docs.CandidateKey(t.ID, b.ID, s.ID, sha)
+			if _, err := h.Docs.Put(ctx, h.Docs.Document(k), "application/pdf", bytes.NewReader(data)); err != nil {
+				return err
+			}
+			ns, err := h.Store.AddCandidate(ctx, t.ID, s.ID, domain.Certificate{Outcome: outcome, Key: k, SHA256: sha, ReceivedAt: at.UTC()}, cause)
+			if err != nil {
+				return err
+			}
+			*s = ns
+			second = true
+			problems = append(problems, fmt.Sprintf("subject %s is certified already: a different certificate (SHA-256 %.12s) is kept as a candidate", s.ID, sha))
+			return nil
 		}
 		if s.State != domain.PersonBatched || s.Batch != b.ID {
 			problems = append(problems, fmt.Sprintf("a certificate for subject %s, who is %s", s.ID, s.State))
@@ -77,40 +169,20 @@ func (h *Handler) certificates(ctx context.Context, t *tenants.Tenant, m *pec.Me
 		res.certificates++
 		return nil
 	}
-	for n, a := range pdfs {
-		r, err := a.Open()
-		if err != nil {
-			problems = append(problems, fmt.Sprintf("attachment #%d cannot be decoded", n+1))
-			continue
-		}
-		data, err := io.ReadAll(io.LimitReader(r, maxPDF+1))
-		if err != nil || len(data) > maxPDF || !reply.IsPDF(data) {
-			problems = append(problems, fmt.Sprintf("attachment #%d is not a PDF", n+1))
-			continue
-		}
-		pages, err := reply.PDFPages(ctx, data)
-		if err != nil {
-			if ctx.Err() != nil {
-				return res, ctx.Err()
-			}
-			// Damaged, hostile or scanned: only the file name can tell.
-			unreadable = true
-			problems = append(problems, fmt.Sprintf("attachment #%d: its text cannot be read safely (%s)", n+1, oneLine(err.Error(), 120)))
-			pages = nil
-		}
-		text := strings.Join(pages, "\n")
-		inText, inName := who.InText(text), who.InName(a.Name)
+	for _, f := range files {
+		text := strings.Join(f.pages, "\n")
+		inText, inName := who.InText(text), who.InName(f.name)
 		switch {
 		case len(inText) == 1 && (len(inName) == 0 || (len(inName) == 1 && inName[0] == inText[0])):
-			err = certify(inText[0], data, reply.Outcome(text))
+			err = certify(inText[0], f.data, reply.Outcome(text))
 		case len(inText) == 0 && len(inName) == 1:
-			err = certify(inName[0], data, reply.Outcome(text))
+			err = certify(inName[0], f.data, reply.Outcome(text))
 		case len(inText) == 1:
-			problems = append(problems, fmt.Sprintf("attachment #%d: its name and its text name different people", n+1))
+			problems = append(problems, fmt.Sprintf("attachment #%d: its name and its text name different people", f.n))
 		case len(inText) > 1:
-			err = h.merged(ctx, data, pages, inText, who, certify, func(p string) { problems = append(problems, fmt.Sprintf("attachment #%d: %s", n+1, p)) })
+			err = h.merged(ctx, f.data, f.pages, inText, who, certify, func(p string) { problems = append(problems, fmt.Sprintf("attachment #%d: %s", f.n, p)) })
 		default:
-			problems = append(problems, fmt.Sprintf("attachment #%d names no person of batch %s", n+1, b.ID))
+			problems = append(problems, fmt.Sprintf("attachment #%d names no person of batch %s", f.n, b.ID))
 		}
 		if err != nil {
 			return res, err
@@ -139,7 +211,10 @@ func (h *Handler) certificates(ctx context.Context, t *tenants.Tenant, m *pec.Me
 	}
 	if len(problems) > 0 {
 		code := domain.ReasonCertificateProblem
-		if unreadable {
+		switch {
+		case second:
+			code = domain.ReasonSecondCertificate
+		case unreadable:
 			code = domain.ReasonUnreadablePDF
 		}
 		res.triage = domain.Because(code, strings.Join(problems, "; "))

@@ -96,7 +96,7 @@ func TestTriage(t *testing.T) {
 		}
 	}
 	joined := fmt.Sprint(items)
-	for _, want := range []string{"not a PEC message", "0099999 that match no batch", "signature that is untrusted", "did not send"} {
+	for _, want := range []string{"not a PEC message", "0099999 del 25/11/2026, which match no request", "signature that is untrusted", "did not send"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("no triage item says %q: %s", want, joined)
 		}

@@ -145,7 +145,7 @@ func (f *fx) batch(tb testing.TB, ps []domain.Person) (domain.Batch, *compose.Co
 		tb.Fatal(err)
 	}
 	c := must[*compose.Composed](tb)(compose.New(compose.Mail{From: sim.ComunePrato, To: []string{sim.Procura},
-		Subject: fmt.Sprintf("Richiesta certificati del casellario giudiziario - Prot. n. %s del %s", b.Protocol.Number, b.Protocol.Date.Italian()),
+		Subject: fmt.Sprintf("Richiesta certificati del casellario giudiziario - Prot. n. %s del %s", b.Protocol.Reference(), b.Protocol.Date.Italian()),
 		Text:    "Si richiedono i certificati.\r\n",
 		Attachments: []compose.Attachment{{Name: "richiesta.pdf", ContentType: "application/pdf", Data: []byte("%PDF-1.4 lettera"), Primary: true},
 			{Name: subjects.Default().FileName(), ContentType: "text/csv", Data: list.Bytes()}}}))

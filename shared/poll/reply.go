@@ -13,45 +13,174 @@ import (
 	"github.com/casellario-pec/casellario/shared/tenants"
 )
 
+// Attribution: a reply is attributed to one of our requests only when its
+// certified sender is the tenant's Procura with a trusted signature, and
+// either it refers to the request's Message-ID (In-Reply-To, References), or
+// it quotes the request's protocol number with its date (the built-in
+// register's numbers with their register code, "CPEC-0000012"; a quoted date
+// must be the request's). A number quoted without a date is weaker: it
+// attributes a reply only when each certificate it carries names a person
+// of that request, and never a refusal. Anything else goes to triage.
+
+// evidence ties a reply to one batch.
+type evidence struct {
+	batch  domain.Batch
+	strong bool
+	why    []string // English, for the batch's event
+}
+
+// attribution is what the references of a reply point at.
+type attribution struct {
+	cands      map[string]*evidence
+	quoted     []string // references quoted, as quoted
+	mismatched []string // references whose quoted date is not the request's
+}
+
+func (a *attribution) add(b domain.Batch, strong bool, why string) {
+	if a.cands == nil {
+		a.cands = map[string]*evidence{}
+	}
+	e := a.cands[b.ID]
+	if e == nil {
+		e = &evidence{batch: b}
+		a.cands[b.ID] = e
+	}
+	e.strong = e.strong || strong
+	e.why = append(e.why, why)
+}
+
+// repliable are the states of a batch a reply may be about.
+var repliable = []domain.BatchState{domain.BatchSent, domain.BatchAccepted, domain.BatchDelivered, domain.BatchReplied, domain.BatchCompleted}
+
 // protocolLookup is the store's BatchByProtocol (shared/store).
 type protocolLookup interface {
 	BatchByProtocol(ctx context.Context, tenant, aoo, registry string, year int, number string) (domain.Batch, error)
 }
 
-// batchesByProtocol finds the batches a protocol reference names: the
-// built-in register first, then the tenant's open batches (external registers).
-func (h *Handler) batchesByProtocol(ctx context.Context, t *tenants.Tenant, ref reply.ProtocolRef) ([]domain.Batch, error) {
-	years := []int{ref.Year}
-	if ref.Year == 0 {
-		y := h.now().Year()
-		years = []int{y, y - 1}
-	}
-	if pl, ok := h.Store.(protocolLookup); ok && t.Protocol.Registry != "" {
-		for _, y := range years {
-			b, err := pl.BatchByProtocol(ctx, t.ID, t.AOO, t.Protocol.Registry, y, ref.Number)
-			if err == nil {
-				return []domain.Batch{b}, nil
-			}
-			if c := domain.ErrorCode(err); c != domain.ENOTFOUND && c != domain.EINVALID {
-				return nil, err
-			}
+// attribute collects the evidence a reply carries.
+func (h *Handler) attribute(ctx context.Context, t *tenants.Tenant, m *pec.Message, subject, body string) (attribution, error) {
+	var a attribution
+	for _, id := range msgIDs(append(m.Original.Header.Values("In-Reply-To"), m.Original.Header.Values("References")...)...) {
+		b, err := h.Store.BatchByMessageID(ctx, t.ID, id)
+		switch {
+		case err == nil:
+			a.add(b, true, "refers to our Message-ID "+id)
+		case domain.ErrorCode(err) != domain.ENOTFOUND:
+			return a, err // a store failure: retry the message next run, not triage
 		}
 	}
-	open, err := h.Store.ListBatches(ctx, t.ID, "", []domain.BatchState{domain.BatchSent, domain.BatchAccepted, domain.BatchDelivered, domain.BatchReplied}, 0)
+	builtin := ""
+	if t.Protocol.Kind == tenants.ProtocolBuiltin {
+		builtin = t.Protocol.Registry
+	}
+	matcher, err := reply.NewMatcher(t.Replies.ProtocolPatterns, builtin)
 	if err != nil {
-		return nil, err
+		return a, err
 	}
-	var out []domain.Batch
-	for _, b := range open {
-		if b.Protocol.Number == "" || strings.TrimLeft(b.Protocol.Number, "0") != strings.TrimLeft(ref.Number, "0") {
-			continue
+	var general []domain.Batch // loaded once, when a general register's number is quoted
+	loaded := false
+	for _, r := range matcher.Find(subject, body) {
+		ref := (domain.Protocol{Number: r.Number, Register: r.Register}).Reference()
+		if !r.Date.IsZero() {
+			ref += " del " + r.Date.Italian()
 		}
-		if (ref.Year != 0 && b.Protocol.Date.Year != ref.Year) || (!ref.Date.IsZero() && b.Protocol.Date != ref.Date) {
-			continue
+		a.quoted = append(a.quoted, ref)
+		var found []domain.Batch
+		if r.Register != "" {
+			pl, ok := h.Store.(protocolLookup)
+			if !ok {
+				continue
+			}
+			for _, y := range yearsOf(r, h.now().Year()) {
+				b, err := pl.BatchByProtocol(ctx, t.ID, t.AOO, r.Register, y, r.Number)
+				if err == nil {
+					found = append(found, b)
+				} else if c := domain.ErrorCode(err); c != domain.ENOTFOUND && c != domain.EINVALID {
+					return a, err
+				}
+			}
+		} else {
+			if !loaded {
+				bs, err := h.Store.ListBatches(ctx, t.ID, "", repliable, 0)
+				if err != nil {
+					return a, err
+				}
+				for _, b := range bs {
+					if b.Protocol.Register == "" && b.Protocol.Number != "" {
+						general = append(general, b)
+					}
+				}
+				loaded = true
+			}
+			for _, b := range general {
+				if r.Value() == (reply.ProtocolRef{Number: b.Protocol.Number}).Value() && (r.Year == 0 || r.Year == b.Protocol.Date.Year) {
+					found = append(found, b)
+				}
+			}
 		}
-		out = append(out, b)
+		for _, b := range found {
+			switch {
+			case !isRepliable(b.State):
+				continue
+			case r.Date.IsZero():
+				a.add(b, false, "quotes "+ref+" without its date")
+			case r.Date == b.Protocol.Date:
+				a.add(b, true, "quotes "+ref)
+			default:
+				a.mismatched = append(a.mismatched, ref)
+			}
+		}
 	}
-	return out, nil
+	return a, nil
+}
+
+func isRepliable(s domain.BatchState) bool {
+	for _, x := range repliable {
+		if s == x {
+			return true
+		}
+	}
+	return false
+}
+
+// yearsOf are the registers' years a reference may be in: its own, else this
+// year and the last (a request sent in December, answered in January).
+func yearsOf(r reply.ProtocolRef, now int) []int {
+	if r.Year != 0 {
+		return []int{r.Year}
+	}
+	return []int{now, now - 1}
+}
+
+// decide picks the one batch the evidence points at, or says why not.
+func (a attribution) decide() (*evidence, domain.Reason) {
+	var strong, weak []*evidence
+	for _, e := range a.cands {
+		if e.strong {
+			strong = append(strong, e)
+		} else {
+			weak = append(weak, e)
+		}
+	}
+	switch {
+	case len(strong) == 1 && len(weak) == 0:
+		return strong[0], domain.Reason{}
+	case len(strong)+len(weak) > 1:
+		var ids []string
+		for id := range a.cands {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		return nil, domain.Because(domain.ReasonSeveralMatches, "reply from the Procura pointing at several requests: "+strings.Join(ids, ", "))
+	case len(weak) == 1:
+		return weak[0], domain.Reason{}
+	case len(a.mismatched) > 0:
+		return nil, domain.Because(domain.ReasonDateMismatch, "reply from the Procura quoting "+strings.Join(a.mismatched, ", ")+
+			": the number of a request, with another date")
+	case len(a.quoted) > 0:
+		return nil, domain.Because(domain.ReasonNoMatch, "reply from the Procura quoting "+strings.Join(a.quoted, ", ")+", which match no request of ours")
+	}
+	return nil, domain.Because(domain.ReasonNoReference, "reply from the Procura quoting no protocol number and no Message-ID of ours")
 }
 
 // msgIDs splits In-Reply-To and References into Message-IDs.
@@ -93,65 +222,22 @@ func (h *Handler) reply(ctx context.Context, t *tenants.Tenant, m *pec.Message, 
 	}
 	subject := m.Original.Subject
 	body, _ := m.Original.Text()
-	var b domain.Batch
+	ev := &evidence{strong: true, why: []string{"assigned by a person"}}
 	if forced != nil {
-		b = *forced
+		ev.batch = *forced
 	} else {
-		cands := map[string]domain.Batch{}
-		for _, id := range msgIDs(append(m.Original.Header.Values("In-Reply-To"), m.Original.Header.Values("References")...)...) {
-			if err := h.addByMessageID(ctx, t, id, cands); err != nil {
-				return res, err
-			}
-		}
-		matcher, err := reply.NewMatcher(t.Replies.ProtocolPatterns)
+		a, err := h.attribute(ctx, t, m, subject, body)
 		if err != nil {
 			return res, err
 		}
-		refs := matcher.Find(subject, body)
-		var quoted []string
-		for _, r := range refs {
-			quoted = append(quoted, r.Number)
-			bs, err := h.batchesByProtocol(ctx, t, r)
-			if err != nil {
-				return res, err
-			}
-			for _, x := range bs {
-				cands[x.ID] = x
-			}
-		}
-		switch {
-		case len(cands) == 0 && len(refs) == 0:
-			res.triage = domain.Because(domain.ReasonNoReference, "reply from the Procura quoting no protocol number and no Message-ID of ours")
+		var why domain.Reason
+		if ev, why = a.decide(); ev == nil {
+			res.triage = why
 			return res, nil
-		case len(cands) == 0:
-			res.triage = domain.Because(domain.ReasonNoMatch, "reply from the Procura quoting protocol number(s) "+strings.Join(quoted, ", ")+" that match no batch")
-			return res, nil
-		case len(cands) > 1:
-			var ids []string
-			for id := range cands {
-				ids = append(ids, id)
-			}
-			sort.Strings(ids)
-			res.triage = domain.Because(domain.ReasonSeveralMatches, "reply from the Procura matching several batches: "+strings.Join(ids, ", "))
-			return res, nil
-		}
-		for _, x := range cands {
-			b = x
 		}
 	}
-	res.batch = b.ID
-	return h.certificates(ctx, t, m, b, subject, body, res, cause)
-}
-
-func (h *Handler) addByMessageID(ctx context.Context, t *tenants.Tenant, id string, into map[string]domain.Batch) error {
-	b, err := h.Store.BatchByMessageID(ctx, t.ID, id)
-	switch {
-	case err == nil:
-		into[b.ID] = b
-	case domain.ErrorCode(err) != domain.ENOTFOUND:
-		return err // a store failure: retry the message next run, not triage
-	}
-	return nil
+	res.batch = ev.batch.ID
+	return h.certificates(ctx, t, m, ev, subject, body, res, cause)
 }
 
 // refused fails a batch the Procura refused, and its people.

@@ -30,9 +30,10 @@ var DefaultProtocolPatterns = []string{
 
 // ProtocolRef is a protocol number found in a reply.
 type ProtocolRef struct {
-	Number string      // digits as quoted (leading zeros kept)
-	Year   int         // 0 when neither a year nor a date is quoted
-	Date   domain.Date // zero when not quoted
+	Number   string      // digits as quoted (leading zeros kept)
+	Year     int         // 0 when neither a year nor a date is quoted
+	Date     domain.Date // zero when not quoted
+	Register string      // the built-in register's code when quoted with it ("CPEC-0000012"); "" otherwise
 }
 
 // Value is the number without leading zeros (0 when unreadable).
@@ -43,15 +44,27 @@ func (r ProtocolRef) Value() int64 {
 
 // Matcher finds protocol references with a tenant's patterns and the defaults.
 type Matcher struct {
-	res []*regexp.Regexp
+	res      []*regexp.Regexp
+	register int // res[:register] find the built-in register's references
+	code     string
 }
 
-// NewMatcher compiles the tenant's patterns (tenants replies.protocol_patterns)
-// followed by DefaultProtocolPatterns. A pattern either names its groups
-// (numero, and optionally anno or data) or has the number in its first group.
-func NewMatcher(patterns []string) (*Matcher, error) {
-	m := &Matcher{}
-	for i, p := range append(append([]string(nil), patterns...), DefaultProtocolPatterns...) {
+// NewMatcher compiles, for a tenant with a built-in register of code
+// builtin (none when ""), the pattern of its references ("CPEC-0000012",
+// "CPEC/0000012 del 02/12/2026"), then the tenant's patterns (tenants
+// replies.protocol_patterns) and DefaultProtocolPatterns, which find the
+// general register's numbers. A pattern either names its groups (numero,
+// and optionally anno or data) or has the number in its first group.
+func NewMatcher(patterns []string, builtin string) (*Matcher, error) {
+	m := &Matcher{code: builtin}
+	var all []string
+	if builtin != "" {
+		all = append(all, `(?i)(?:^|[^A-Za-z0-9_.])`+regexp.QuoteMeta(builtin)+`\s*[-/]\s*(?P<numero>[0-9]{1,12})`+
+			`(?:\s*/\s*(?P<anno>[0-9]{4})\b|\s+del(?:l[a'’])?\s+(?P<data>[0-9]{1,2}[./-][0-9]{1,2}[./-][0-9]{4}))?`)
+		m.register = 1
+	}
+	all = append(append(all, patterns...), DefaultProtocolPatterns...)
+	for i, p := range all {
 		re, err := regexp.Compile(p)
 		if err != nil {
 			return nil, fmt.Errorf("reply: protocol pattern %d: %w", i, err)
@@ -69,7 +82,7 @@ func NewMatcher(patterns []string) (*Matcher, error) {
 func (m *Matcher) Find(texts ...string) []ProtocolRef {
 	var out []ProtocolRef
 	seen := map[string]bool{}
-	for _, re := range m.res {
+	for i, re := range m.res {
 		num, anno, data := re.SubexpIndex("numero"), re.SubexpIndex("anno"), re.SubexpIndex("data")
 		if num < 0 {
 			num = 1
@@ -77,6 +90,9 @@ func (m *Matcher) Find(texts ...string) []ProtocolRef {
 		for _, text := range texts {
 			for _, sm := range re.FindAllStringSubmatch(text, -1) {
 				r := ProtocolRef{Number: sm[num]}
+				if i < m.register {
+					r.Register = m.code
+				}
 				if r.Value() <= 0 {
 					continue
 				}
@@ -88,7 +104,7 @@ func (m *Matcher) Find(texts ...string) []ProtocolRef {
 						r.Date, r.Year = d, d.Year
 					}
 				}
-				k := fmt.Sprintf("%d/%d", r.Value(), r.Year)
+				k := fmt.Sprintf("%s/%d/%d", r.Register, r.Value(), r.Year)
 				if seen[k] {
 					continue
 				}
@@ -104,7 +120,7 @@ func (m *Matcher) Find(texts ...string) []ProtocolRef {
 		if r.Year == 0 {
 			dup := false
 			for _, o := range out {
-				if o.Year != 0 && o.Value() == r.Value() {
+				if o.Year != 0 && o.Value() == r.Value() && o.Register == r.Register {
 					dup = true
 				}
 			}

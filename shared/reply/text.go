@@ -177,10 +177,58 @@ func Outcome(text string) domain.Outcome {
 	return domain.OutcomeUnknown
 }
 
+// DefaultRefusalPatterns say, in the Procura's terms, that our request (la
+// richiesta) is refused: "la richiesta non può essere evasa", "richiesta
+// respinta", "si respinge la richiesta", "non è possibile dare corso alla
+// richiesta". Words alone ("rifiuti", "l'istanza è respinta") are not enough:
+// the refusal must be about the request.
+var DefaultRefusalPatterns = []string{
+	`(?i)\brichiest[ae]\b[^.;]{0,80}?\b(?:non\s+(?:pu[oò]\s+essere|(?:[eè]|sono)\s+stat[aie])\s+evas[aie]|non\s+evas[aie]|respint[aie]|rigettat[aie]|irricevibil[ei]|inammissibil[ei]|rifiutat[aie])\b`,
+	`(?i)\b(?:si\s+respinge|si\s+rigetta|non\s+si\s+d[àa]\s+corso\s+al)(?:la)?\s+(?:vostr[ao]\s+|sua\s+)?richiest[ae]\b`,
+	`(?i)\bnon\s+[eè]\s+possibile\s+(?:evadere|dare\s+corso\s+al(?:la)?)\s+(?:vostr[ao]\s+|sua\s+)?richiest[ae]\b`,
+}
+
 var (
-	refusalRE = regexp.MustCompile(`(?i)non\s+(?:pu[oò]\s+essere\s+evas|[eè]\s+stat[ao]\s+evas|evas[ao]|accolt)|rifiut|respint|irricevibil|inammissibil|non\s+[eè]\s+possibile\s+(?:evadere|rilasciare|dare\s+corso)`)
-	motivoRE  = regexp.MustCompile(`(?i)(?:motivo|motivi|motivazione)\s*:\s*(.+)`)
+	defaultRefusals = mustRefusals(DefaultRefusalPatterns)
+	motivoRE        = regexp.MustCompile(`(?i)(?:motivo|motivi|motivazione)\s*:\s*(.+)`)
 )
+
+// Refusals recognise the Procura's refusals of a request.
+type Refusals struct{ res []*regexp.Regexp }
+
+// NewRefusals compiles a tenant's refusal patterns (tenants
+// replies.refusal_patterns); none gives DefaultRefusalPatterns.
+func NewRefusals(patterns []string) (*Refusals, error) {
+	if len(patterns) == 0 {
+		return defaultRefusals, nil
+	}
+	r := &Refusals{}
+	for i, p := range patterns {
+		re, err := regexp.Compile(p)
+		if err != nil {
+			return nil, fmt.Errorf("reply: refusal pattern %d: %w", i, err)
+		}
+		r.res = append(r.res, re)
+	}
+	return r, nil
+}
+
+func mustRefusals(p []string) *Refusals {
+	r := &Refusals{}
+	for _, s := range p {
+		r.res = append(r.res, regexp.MustCompile(s))
+	}
+	return r
+}
+
+func (r *Refusals) match(s string) bool {
+	for _, re := range r.res {
+		if re.MatchString(s) {
+			return true
+		}
+	}
+	return false
+}
 
 // MaxReasonLen bounds the Procura's words kept as a failure reason.
 const MaxReasonLen = 500
@@ -189,8 +237,11 @@ const MaxReasonLen = 500
 // refused, and returns the Procura's words: the line after "motivo:" when
 // there is one, else the text, whitespace collapsed, at most MaxReasonLen
 // bytes.
-func Refusal(subject, text string) (string, bool) {
-	if !refusalRE.MatchString(subject) && !refusalRE.MatchString(text) {
+func Refusal(subject, text string) (string, bool) { return defaultRefusals.Refusal(subject, text) }
+
+// Refusal is the package function Refusal with r's patterns.
+func (r *Refusals) Refusal(subject, text string) (string, bool) {
+	if !r.match(subject) && !r.match(text) {
 		return "", false
 	}
 	words := ""

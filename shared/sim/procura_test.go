@@ -115,8 +115,12 @@ func TestProcura(t *testing.T) {
 		files   []string // expected attachment names; nil: one per person, fiscal code named
 		reason  string   // refusal reason, "" when answered
 	}{
-		{name: "segnatura wins over the subject", subject: "Richiesta - Prot. n. 0000999 del 01/01/2026", seg: seg("0012345"),
+		{name: "the subject wins over the segnatura (a clerk copies it)", subject: "Richiesta - Prot. n. 0000999 del 01/01/2026", seg: seg("0012345"),
+			quote: "Rif. Vs. prot. n. 0000999 del 01/01/2026"},
+		{name: "segnatura when the subject has no reference", subject: "Richiesta certificati", seg: seg("0012345"),
 			quote: "Rif. Vs. prot. n. 0012345 del 25/11/2026"},
+		{name: "register code kept", subject: "Richiesta - Prot. n. CPEC-0000042 del 02/12/2026",
+			quote: "Rif. Vs. prot. n. CPEC-0000042 del 02/12/2026"},
 		{name: "protocol from the subject", subject: reqSubject, quote: "Rif. Vs. prot. n. 0000123 del 25/11/2026"},
 		{name: "merged", subject: reqSubject, mod: func(c *sim.ProcuraConfig) { c.Mode = procura.ModeMerged },
 			quote: "Rif. Vs. prot. n. 0000123 del 25/11/2026", files: []string{"certificati.pdf"}},
@@ -127,7 +131,7 @@ func TestProcura(t *testing.T) {
 		{name: "no protocol", subject: "Richiesta certificati", reason: "numero di protocollo della richiesta mancante"},
 		{name: "short protocol number", subject: "Richiesta - Prot. n. 123 del 25/11/2026", reason: "non validi"},
 		{name: "bad protocol date", subject: "Richiesta - Prot. n. 0000123 del 45/13/2026", reason: "non validi"},
-		{name: "unreadable segnatura", subject: reqSubject,
+		{name: "unreadable segnatura", subject: "Richiesta certificati (riferimenti nella segnatura)",
 			attach: []compose.Attachment{{Name: "segnatura.xml", ContentType: "application/xml", Data: []byte("<nope")}}, reason: "segnatura"},
 		{name: "unreadable list", subject: reqSubject,
 			attach: []compose.Attachment{{Name: "soggetti.csv", ContentType: "text/csv", Data: []byte("NOME;COGNOME\r\nA;B\r\n")}}, reason: "illeggibile (subjects: header"},

@@ -282,7 +282,7 @@ func (s *Dynamo) AdvanceBatch(ctx context.Context, c domain.BatchChange) (domain
 		case c.To == domain.BatchFailed:
 			detail = "failed: " + c.Reason.String()
 		case c.Protocol.Number != "":
-			detail = fmt.Sprintf("protocolled as %s of %s", c.Protocol.Number, c.Protocol.Date.Italian())
+			detail = fmt.Sprintf("protocolled as %s of %s", c.Protocol.Reference(), c.Protocol.Date.Italian())
 		default:
 			detail = string(c.To)
 		}
@@ -298,6 +298,10 @@ func (s *Dynamo) AdvanceBatch(ctx context.Context, c domain.BatchChange) (domain
 	if c.Protocol.Number != "" {
 		u.expr += ", protocol_number = :pn, protocol_date = :pd"
 		u.values[":pn"], u.values[":pd"] = str(c.Protocol.Number), str(c.Protocol.Date.String())
+		if c.Protocol.Register != "" {
+			u.expr += ", protocol_register = :pr"
+			u.values[":pr"] = str(c.Protocol.Register)
+		}
 	}
 	if c.MessageID != "" {
 		u.expr += ", message_id = :mid"

@@ -67,6 +67,7 @@ type subjectItem struct {
 	State     string    `dynamodbav:"state"`
 	Batch     string    `dynamodbav:"batch,omitempty"`
 	Cert      string    `dynamodbav:"certificate,omitempty"` // JSON of domain.Certificate
+	Cands     string    `dynamodbav:"candidates,omitempty"`  // JSON of []domain.Certificate
 	Reason    string    `dynamodbav:"reason,omitempty"`
 	Code      string    `dynamodbav:"reason_code,omitempty"`
 	Attempts  int       `dynamodbav:"attempts,omitempty"` // transport failures
@@ -91,6 +92,11 @@ func (it subjectItem) domain() (domain.Subject, error) {
 			return s, internal(err, "decoding certificate of subject %s", s.ID)
 		}
 	}
+	if it.Cands != "" {
+		if err := json.Unmarshal([]byte(it.Cands), &s.Candidates); err != nil {
+			return s, internal(err, "decoding candidate certificates of subject %s", s.ID)
+		}
+	}
 	return s, nil
 }
 
@@ -107,7 +113,8 @@ type batchItem struct {
 	Office    string    `dynamodbav:"office"`
 	State     string    `dynamodbav:"state"`
 	Number    string    `dynamodbav:"protocol_number,omitempty"`
-	Date      string    `dynamodbav:"protocol_date,omitempty"` // YYYY-MM-DD
+	Date      string    `dynamodbav:"protocol_date,omitempty"`     // YYYY-MM-DD
+	Register  string    `dynamodbav:"protocol_register,omitempty"` // the built-in register's code
 	MessageID string    `dynamodbav:"message_id,omitempty"`
 	People    []string  `dynamodbav:"people"`
 	Reason    string    `dynamodbav:"reason,omitempty"`
@@ -132,8 +139,7 @@ func (it batchItem) domain() domain.Batch {
 	if b.People == nil {
 		b.People = []string{}
 	}
-	b.Protocol.Number = it.Number
-	b.Protocol.Date = parseDate(it.Date)
+	b.Protocol = domain.Protocol{Number: it.Number, Date: parseDate(it.Date), Register: it.Register}
 	if it.TTL > 0 {
 		b.ExpiresAt = time.Unix(it.TTL, 0).UTC()
 	}

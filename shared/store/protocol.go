@@ -53,7 +53,7 @@ func (s *Dynamo) RegisterProtocol(ctx context.Context, r domain.ProtocolRequest)
 			return domain.Batch{}, err
 		}
 	}
-	p := domain.Protocol{Number: domain.FormatProtocolNumber(n), Date: r.Date}
+	p := domain.Protocol{Number: domain.FormatProtocolNumber(n), Date: r.Date, Register: r.Registry}
 	out, err := s.AdvanceBatch(ctx, domain.BatchChange{Tenant: r.Tenant, ID: r.Batch, From: domain.BatchQueued, To: domain.BatchProtocolled,
 		Protocol: p, Cause: r.Cause})
 	if domain.ErrorCode(err) != domain.ECONFLICT {

@@ -11,7 +11,12 @@
 //	  "name": "Comune di Prato",
 //	  "aoo": "AOO_PRATO",                  AOO code (segnatura, protocol register)
 //	  "protocol": {"kind": "builtin",      builtin (our register) | http (an external one) | manual (a clerk types it)
-//	               "registry": "PG",       CodiceRegistro, [A-Za-z0-9_.-]{1,16}
+//	               "registry": "CPEC",     CodiceRegistro, [A-Za-z0-9_.-]{1,16}: for builtin, the code of our
+//	                                       register, quoted before its numbers ("CPEC-0000012") so that they are
+//	                                       never confused with the general register's; for http and manual,
+//	                                       the general register's code
+//	               "general": "PG",        builtin only: the general register's code (default PG), for the
+//	                                       numbers the protocol office gives by hand
 //	               "url": "", "auth": {...}},   http only: endpoint and credentials reference
 //	  "pec": {"address": "protocollo@pec.comune.prato.test",
 //	          "imap": "host:993", "smtp": "host:465", "username": "...",
@@ -25,7 +30,8 @@
 //	  "transport_attempts": 3,             requests per person that may fail in transport before the person fails
 //	  "certificate": {"type": "...", "purpose": "...", "german": false},   defaults; an office may override purpose
 //	  "batch_size": 300,                   people per request (default 300)
-//	  "replies": {"protocol_patterns": ["..."]},   regular expressions finding our protocol number in replies
+//	  "replies": {"protocol_patterns": ["..."],    regular expressions finding a general register's number in replies
+//	              "refusal_patterns": ["..."]},    how the Procura words a refusal (default: reply.DefaultRefusalPatterns)
 //	  "protocol_office": ["protocollo@comune.prato.it"],   told about triage, failures and overdue replies (optional)
 //	  "offices": [{"code": "SUAP", "name": "...", "notify": ["suap@comune.prato.test"], "purpose": "..."}]
 //	}]}
@@ -93,6 +99,7 @@ type Tenant struct {
 type Protocol struct {
 	Kind     string `json:"kind"`
 	Registry string `json:"registry"`
+	General  string `json:"general,omitempty"`
 	URL      string `json:"url,omitempty"`
 	Auth     Secret `json:"auth,omitempty"`
 }
@@ -151,9 +158,12 @@ type Certificate struct {
 	German  bool   `json:"german"`  // German-language certificate (N/S): default N
 }
 
-// ReplyPattern finds our protocol number in the Procura's replies (shared/reply).
+// ReplyPattern reads the Procura's replies (shared/reply): where our protocol
+// numbers are quoted, and how a refusal is worded.
 type ReplyPattern struct {
 	ProtocolPatterns []string `json:"protocol_patterns,omitempty"`
+	// RefusalPatterns replace reply.DefaultRefusalPatterns when set.
+	RefusalPatterns []string `json:"refusal_patterns,omitempty"`
 }
 
 // Office is one office of a Comune.
@@ -266,6 +276,12 @@ func (c *Config) Validate() error {
 		if !registryRE.MatchString(t.Protocol.Registry) {
 			bad(p+".protocol.registry", "%q is not a registry code ([A-Za-z0-9_.-]{1,16})", t.Protocol.Registry)
 		}
+		if t.Protocol.General != "" && (t.Protocol.Kind != ProtocolBuiltin || !registryRE.MatchString(t.Protocol.General)) {
+			bad(p+".protocol.general", "%q: only for kind builtin, a registry code ([A-Za-z0-9_.-]{1,16})", t.Protocol.General)
+		}
+		if t.Protocol.Kind == ProtocolBuiltin && strings.EqualFold(t.Protocol.Registry, t.Protocol.GeneralRegistry()) {
+			bad(p+".protocol.registry", "%q is the general register's code: the built-in register needs its own, so that its numbers are never taken for the general register's", t.Protocol.Registry)
+		}
 		switch t.Protocol.Kind {
 		case ProtocolBuiltin, ProtocolManual:
 			if t.Protocol.URL != "" {
@@ -318,6 +334,11 @@ func (c *Config) Validate() error {
 		for k, re := range t.Replies.ProtocolPatterns {
 			if _, err := regexp.Compile(re); err != nil {
 				bad(fmt.Sprintf("%s.replies.protocol_patterns[%d]", p, k), "not a regular expression: %v", err)
+			}
+		}
+		for k, re := range t.Replies.RefusalPatterns {
+			if _, err := regexp.Compile(re); err != nil {
+				bad(fmt.Sprintf("%s.replies.refusal_patterns[%d]", p, k), "not a regular expression: %v", err)
 			}
 		}
 		for k, a := range t.ProtocolOffice {
@@ -393,6 +414,21 @@ func (t *Tenant) Office(code string) (*Office, error) {
 		}
 	}
 	return nil, domain.Errorf(domain.ENOTFOUND, "office %q not configured for %s", code, t.ID)
+}
+
+// DefaultGeneralRegistry is the usual code of a Comune's general register.
+const DefaultGeneralRegistry = "PG"
+
+// GeneralRegistry is the code of the Comune's general register: the numbers
+// the protocol office gives by hand, and those of an external register.
+func (p Protocol) GeneralRegistry() string {
+	switch {
+	case p.Kind != ProtocolBuiltin:
+		return p.Registry
+	case p.General != "":
+		return p.General
+	}
+	return DefaultGeneralRegistry
 }
 
 // IsProcura reports whether address is one the Procura's replies come from

@@ -141,3 +141,9 @@ func certificatePDF(cs []certificate) ([]byte, error) {
 	}
 	return b.Bytes(), nil
 }
+
+// CertificatePDF is the certificate the simulated Procura writes for p,
+// quoting quote and issued at at: for tests that build replies by hand.
+func CertificatePDF(p domain.Person, quote string, at time.Time) ([]byte, error) {
+	return certificatePDF([]certificate{{Person: p, Quote: quote, Office: DefaultOffice, IssuedAt: at}})
+}

@@ -53,7 +53,7 @@ const (
 	DefaultMergedName    = "certificati.pdf"
 	DefaultOffice        = "PROCURA DELLA REPUBBLICA PRESSO IL TRIBUNALE DI PRATO (SIMULATA)"
 	DefaultPoll          = 2 * time.Second
-	DefaultSubjectRegexp = `(?i)prot(?:ocollo|\.)?\s*(?:n\.?|num\.?|nr\.?)?\s*(?P<numero>\d+)\s+del\s+(?P<data>\d{1,2}/\d{1,2}/\d{4})`
+	DefaultSubjectRegexp = `(?i)prot(?:ocollo|\.)?\s*(?:n\.?|num\.?|nr\.?)?\s*(?P<numero>(?:[A-Za-z0-9_.]+-)?\d+)\s+del\s+(?P<data>\d{1,2}/\d{1,2}/\d{4})`
 )
 
 // Config configures the Procura. Address, Password, IMAPAddr, SMTPAddr and TLS
@@ -69,7 +69,9 @@ type Config struct {
 	Delay      time.Duration // reply delay on Clock (the evening batch)
 	Clock      clock.Clock   // clock.Real() when nil
 	Mode       Mode
-	// Quote is how the protocol is quoted; {numero} and {data} are replaced.
+	// Quote is how the protocol is quoted; {numero} (the reference as the
+	// request's subject gives it, register code included) and {data} are
+	// replaced.
 	Quote string
 	// FileName names each PDF; {codice_fiscale}, {cognome}, {nome} and {n}
 	// (1-based position in the list) are replaced. A person without fiscal
@@ -77,8 +79,9 @@ type Config struct {
 	FileName   string
 	MergedName string
 	Office     string // the issuing office printed on certificates
-	// SubjectRegexp finds the protocol in the request's subject when there is
-	// no segnatura.xml; it needs the named groups numero and data.
+	// SubjectRegexp finds the protocol reference in the request's subject (a
+	// clerk copies it from there); segnatura.xml is read when the subject has
+	// none. It needs the named groups numero and data.
 	SubjectRegexp string
 	Format        subjects.Format // subjects.Default() when nil
 	Logger        *slog.Logger

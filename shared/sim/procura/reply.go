@@ -29,11 +29,20 @@ type request struct {
 	refusal   string // why it is refused, in Italian; "" when it is not
 }
 
-var reNumber = regexp.MustCompile(`^[0-9]{7,}$`)
+var reNumber = regexp.MustCompile(`^(?:[A-Za-z0-9_.]+-)?[0-9]{7,}$`)
 
-// protocol finds the request's protocol number and date: segnatura.xml first,
-// else the subject. It returns a refusal reason when neither is usable.
+// protocol finds the request's protocol reference and date: the subject
+// first (as a clerk would copy it, register code included), else
+// segnatura.xml. It returns a refusal reason when neither is usable.
 func (p *Procura) protocol(m *pec.Message) (number, date, refusal string) {
+	if sm := p.subject.FindStringSubmatch(m.Original.Subject); sm != nil {
+		number = sm[p.subject.SubexpIndex("numero")]
+		t, err := time.Parse("2/1/2006", sm[p.subject.SubexpIndex("data")])
+		if !reNumber.MatchString(number) || err != nil {
+			return "", "", "numero o data di protocollo della richiesta non validi"
+		}
+		return number, t.Format("02/01/2006"), ""
+	}
 	for _, a := range m.Attachments() {
 		if !strings.EqualFold(a.Name, segnatura.FileName) {
 			continue
@@ -54,16 +63,7 @@ func (p *Procura) protocol(m *pec.Message) (number, date, refusal string) {
 		}
 		return id.NumeroRegistrazione, t.Format("02/01/2006"), ""
 	}
-	sm := p.subject.FindStringSubmatch(m.Original.Subject)
-	if sm == nil {
-		return "", "", "numero di protocollo della richiesta mancante"
-	}
-	number = sm[p.subject.SubexpIndex("numero")]
-	t, err := time.Parse("2/1/2006", sm[p.subject.SubexpIndex("data")])
-	if !reNumber.MatchString(number) || err != nil {
-		return "", "", "numero o data di protocollo della richiesta non validi"
-	}
-	return number, t.Format("02/01/2006"), ""
+	return "", "", "numero di protocollo della richiesta mancante"
 }
 
 func (p *Procura) parseRequest(m *pec.Message) *request {
