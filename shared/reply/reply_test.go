@@ -7,7 +7,7 @@ import (
 )
 
 func TestFind(t *testing.T) {
-	m, err := NewMatcher([]string{`(?i)prot(?:ocollo)?\.?\s*(?:n\.?|nr\.?|numero)?\s*([0-9]{7,})`})
+	m, err := NewMatcher([]string{`(?i)prot(?:ocollo)?\.?\s*(?:n\.?|nr\.?|numero)?\s*([0-9]{7,})`}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,8 +31,70 @@ func TestFind(t *testing.T) {
 	if refs := m.Find("nessun riferimento"); len(refs) != 0 {
 		t.Errorf("found %+v", refs)
 	}
-	if _, err := NewMatcher([]string{"("}); err == nil {
+	if _, err := NewMatcher([]string{"("}, ""); err == nil {
 		t.Error("bad pattern accepted")
+	}
+}
+
+// The built-in register's numbers are found with their code only; the same
+// digits without it are a general register's number.
+func TestFindRegisterCode(t *testing.T) {
+	m, err := NewMatcher(nil, "CPEC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		text     string
+		register string
+		number   string
+		date     domain.Date
+	}{
+		{"Rif. Vs. prot. n. CPEC-0000012 del 02/12/2026", "CPEC", "0000012", domain.Date{Year: 2026, Month: 12, Day: 2}},
+		{"vostra richiesta cpec/12", "CPEC", "12", domain.Date{}},
+		{"Vs. prot. n. 12 del 15/01/2026", "", "12", domain.Date{Year: 2026, Month: 1, Day: 15}},
+		{"prot. n. XCPEC-0000012", "", "", domain.Date{}}, // another code
+	} {
+		refs := m.Find(c.text)
+		if c.number == "" {
+			if len(refs) != 0 {
+				t.Errorf("%q: %+v", c.text, refs)
+			}
+			continue
+		}
+		if len(refs) != 1 || refs[0].Register != c.register || refs[0].Number != c.number || refs[0].Date != c.date {
+			t.Errorf("%q: %+v", c.text, refs)
+		}
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	for text, want := range map[string]bool{
+		"La richiesta non può essere evasa per il seguente motivo: x": true,
+		"la Vostra richiesta è stata respinta":                        true,
+		"Si respinge la richiesta in oggetto.":                        true,
+		"Non è possibile dare corso alla richiesta.":                  true,
+		"Richiesta di certificati non evasa":                          true,
+		"l'istanza è respinta":                                        false,
+		"Comunicazione sulla raccolta dei rifiuti":                    false,
+		"Si trasmettono i certificati richiesti. Nessun rifiuto.":     false,
+		"La richiesta è stata evasa: si trasmettono i certificati.":   false,
+	} {
+		if _, got := Refusal("", text); got != want {
+			t.Errorf("%q: refusal %v, want %v", text, got, want)
+		}
+	}
+	r, err := NewRefusals([]string{`(?i)\bdiniego\b`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := r.Refusal("Diniego", ""); !ok {
+		t.Error("a tenant's pattern not used")
+	}
+	if _, ok := r.Refusal("", "La richiesta non può essere evasa"); ok {
+		t.Error("a tenant's patterns replace the defaults")
+	}
+	if _, err := NewRefusals([]string{"("}); err == nil {
+		t.Error("a bad pattern accepted")
 	}
 }
 

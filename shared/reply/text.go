@@ -184,7 +184,7 @@ func Outcome(text string) domain.Outcome {
 // the refusal must be about the request.
 var DefaultRefusalPatterns = []string{
 	`(?i)\brichiest[ae]\b[^.;]{0,80}?\b(?:non\s+(?:pu[oò]\s+essere|(?:[eè]|sono)\s+stat[aie])\s+evas[aie]|non\s+evas[aie]|respint[aie]|rigettat[aie]|irricevibil[ei]|inammissibil[ei]|rifiutat[aie])\b`,
-	`(?i)\b(?:si\s+respinge|si\s+rigetta|non\s+si\s+d[àa]\s+corso\s+al)(?:la)?\s+(?:vostr[ao]\s+|sua\s+)?richiest[ae]\b`,
+	`(?i)\b(?:si\s+respinge|si\s+rigetta|non\s+si\s+d[àa]\s+corso\s+all?a?)\s+(?:la\s+)?(?:vostr[ao]\s+|sua\s+)?richiest[ae]\b`,
 	`(?i)\bnon\s+[eè]\s+possibile\s+(?:evadere|dare\s+corso\s+al(?:la)?)\s+(?:vostr[ao]\s+|sua\s+)?richiest[ae]\b`,
 }
 
