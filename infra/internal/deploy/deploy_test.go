@@ -262,3 +262,20 @@ func TestSettings(t *testing.T) {
 		t.Error("notify got the api-endpoint placeholder as a URL")
 	}
 }
+
+// The template a Comune copies holds every field of the format and fails until its placeholders are
+// replaced, naming them.
+func TestTemplate(t *testing.T) {
+	_, err := Load("../../deployments/TEMPLATE.json")
+	if err == nil {
+		t.Fatal("the template deploys as it is")
+	}
+	for _, want := range []string{"account:", "alarmEmail:", "smtp.from:", "page.publicUrl:", "page.privacyUrl:"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("template error lacks %s: %v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "unknown field") {
+		t.Errorf("the template has a field the format does not: %v", err)
+	}
+}
