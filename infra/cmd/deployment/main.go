@@ -4,24 +4,28 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/casellario-pec/casellario/infra/internal/deploy"
 )
 
-func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: deployment FILE")
-		os.Exit(2)
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) != 1 {
+		fmt.Fprintln(stderr, "usage: deployment FILE")
+		return 2
 	}
-	d, err := deploy.Load(os.Args[1])
+	d, err := deploy.Load(args[0])
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		fmt.Fprintln(stderr, err)
+		return 1
 	}
 	if d.Local {
-		fmt.Fprintf(os.Stderr, "%s is a local deployment (LocalStack): use make deploy-local\n", d.Path)
-		os.Exit(1)
+		fmt.Fprintf(stderr, "%s is a local deployment (LocalStack): use make deploy-local\n", d.Path)
+		return 1
 	}
-	fmt.Println(d.Region, d.Account)
+	fmt.Fprintln(stdout, d.Region, d.Account)
+	return 0
 }
