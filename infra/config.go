@@ -6,11 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 
+	"github.com/casellario-pec/casellario/infra/internal/deploy"
 	"github.com/casellario-pec/casellario/shared/tenants"
 )
 
@@ -34,8 +33,9 @@ type FunctionSpec struct {
 //     SMTP); a backlog of 50,000 people after an outage is ~2 minutes; the rest of the timeout covers the
 //     IMAP receipt lookup of a send of unknown outcome and slow PEC providers.
 //   - poll 512 MB / 5 min: a PEC message is up to ~30 MB and is parsed in memory with its certificates;
-//     CASELLARIO_POLL_DEADLINE is set to 4m so that a run stops taking messages a minute before the timeout.
-//     Reserved concurrency 1: one poller per account keeps the IMAP lease uncontended.
+//     CASELLARIO_POLL_DEADLINE (4m by default) stops a run taking messages a minute before the timeout.
+//     No reserved concurrency by default: a new account cannot reserve any (quota 10, Lambda keeps 10
+//     unreserved), and the poll lease in DynamoDB already keeps one run per mailbox.
 //   - api 256 MB / 29 s: short DynamoDB reads and presigned URLs; 29 s is under the HTTP API's 30 s limit.
 //   - notify 256 MB / 60 s: a few SMTP submissions per message; the notices queue's visibility timeout is
 //     six times this, as AWS recommends for SQS event sources.
@@ -47,56 +47,23 @@ var Functions = []FunctionSpec{
 	{Name: "notify", MemoryMB: 256, TimeoutSecs: 60, Why: "e-mails offices the notices of the notices queue (SQS)"},
 }
 
-// Defaults of the configurable parts.
-const (
-	// DefaultDispatchCron: the cut-off, 13:00 Europe/Rome on weekdays (the Procura's evening batch
-	// then sees the requests the same day).
-	DefaultDispatchCron = "cron(0 13 ? * MON-FRI *)"
-	// DefaultPollCron: every 2 minutes (a cron so that it carries the Europe/Rome time zone like the others).
-	DefaultPollCron = "cron(0/2 * * * ? *)"
-	// DefaultRetentionDays matches shared/store's default retention (12 months after a terminal state).
-	DefaultRetentionDays = 365
-	// DefaultUploadRetentionDays: uploaded lists carry personal data and are needed only until their people
-	// are sent (dispatch reads the upload's metadata for a manual protocol number).
-	DefaultUploadRetentionDays = 90
-	// LayerDir is where the configuration layer's files are in the execution environment.
-	LayerDir = "/opt/casellario"
-)
+// LayerDir is where the configuration layer's files are in the execution environment.
+const LayerDir = deploy.LayerDir
 
-// Config is everything the stack is built from: the tenants file (read at synth time), the assets and the
-// context parameters.
+// Config is everything the stack is built from: the deployment file, the tenants file it names (read at
+// synth time), the function zips and the staging folder of the configuration layer.
 type Config struct {
-	Tenants     *tenants.Config
-	TenantsFile string // shipped as LayerDir/tenants.json
-	PECTrust    string // PEM of the PEC providers' certificates, shipped as LayerDir/pec-trust.pem
-	ConfigDir   string // staging folder of the configuration layer (written by Stage)
+	Deployment *deploy.Deployment
+	Tenants    *tenants.Config
+	ConfigDir  string // staging folder of the configuration layer (written by Stage)
 
 	// Zips maps a function name to its build/<name>.zip; a function without one is left out (see Missing).
 	Zips map[string]string
 
-	DispatchCron         string
-	DispatchCronByTenant map[string]string
-	PollCron             string
-	SchedulesEnabled     bool
-
-	RetentionDays       int
-	UploadRetentionDays int
-
-	// JWTIssuer and JWTAudience select an external issuer; empty: a Cognito user pool is created.
-	JWTIssuer   string
-	JWTAudience []string
-
-	// LoginURL is the sign-in page the web page links to (CASELLARIO_LOGIN_URL of the api function).
-	LoginURL string
-	// The notify function's SMTP relay (its password is the secret SMTPSecretName).
-	SMTPHost, SMTPFrom, SMTPUser, SMTPTLS string
-	SMTPPort                              int
-
-	AlarmEmail    string
-	ImportSecrets bool // the tenants' secrets exist already: reference them by name instead of creating them
-	// Local (LocalStack): no HTTP API and no Cognito (not in LocalStack's free edition), everything
-	// destroyable.
-	Local bool
+	// FirstCreate: the stack does not exist yet (make deploy finds out). The table and the user pool are
+	// then created without deletion protection, so that a failed first create rolls back whole and can
+	// be retried; every later deploy turns the protection on.
+	FirstCreate bool
 }
 
 // Missing lists the functions without a zip, in Functions order.
@@ -110,63 +77,55 @@ func (c *Config) Missing() []string {
 	return out
 }
 
-var cronRE = regexp.MustCompile(`^cron\(\S+ \S+ \S+ \S+ \S+ \S+\)$`)
-
-// Validate checks the configuration. Inline passwords are refused: in AWS every credential is a Secrets
-// Manager secret (shared/pecmail refuses inline passwords there too).
+// Validate checks what the deployment file's own check cannot: the tenants file and the certificate
+// files. Inline passwords are refused: in AWS every credential is a Secrets Manager secret.
 func (c *Config) Validate() error {
+	d := c.Deployment
+	if d == nil {
+		return fmt.Errorf("infra configuration: no deployment file")
+	}
 	var errs []string
 	if c.Tenants == nil || len(c.Tenants.Tenants) == 0 {
-		errs = append(errs, "no tenants")
+		errs = append(errs, "tenantsFile: no tenants")
 	} else {
+		var ids []string
+		names := map[string]string{}
 		for _, t := range c.Tenants.Tenants {
+			ids = append(ids, t.ID)
 			if t.PEC.Auth.Password != "" {
 				errs = append(errs, fmt.Sprintf("tenant %s: pec.auth has an inline password; name a Secrets Manager secret (pec.auth.secret)", t.ID))
+			}
+			if t.PEC.Auth.Secret == "" && t.PEC.Auth.Password == "" {
+				errs = append(errs, fmt.Sprintf("tenant %s: pec.auth.secret is required (the mailbox password's Secrets Manager name)", t.ID))
 			}
 			if t.Protocol.Kind == tenants.ProtocolHTTP && t.Protocol.Auth.Password != "" {
 				errs = append(errs, fmt.Sprintf("tenant %s: protocol.auth has an inline password; name a Secrets Manager secret", t.ID))
 			}
-		}
-	}
-	for _, e := range append([]string{c.DispatchCron, c.PollCron}, sortedValues(c.DispatchCronByTenant)...) {
-		if !cronRE.MatchString(e) {
-			errs = append(errs, fmt.Sprintf("%q is not a six-field cron(...) expression of EventBridge Scheduler", e))
-		}
-	}
-	for id := range c.DispatchCronByTenant {
-		if c.Tenants != nil {
-			if _, err := c.Tenants.Tenant(id); err != nil {
-				errs = append(errs, fmt.Sprintf("dispatchCron.%s: no such tenant", id))
+			// Two ids that differ only by "_" and "-" would share their schedules' names.
+			n := ScheduleName("poll", t.ID)
+			if other, dup := names[n]; dup {
+				errs = append(errs, fmt.Sprintf("tenants %s and %s would share the schedule name %s", other, t.ID, n))
 			}
+			names[n] = t.ID
+		}
+		if err := d.CheckTenants(ids); err != nil {
+			errs = append(errs, err.Error())
 		}
 	}
-	if _, ok := c.Zips["notify"]; ok && (c.SMTPHost == "" || c.SMTPFrom == "" || c.SMTPPort < 1) {
-		errs = append(errs, "smtpHost, smtpFrom and smtpPort are required for the notify function")
-	}
-	if c.RetentionDays < 1 || c.UploadRetentionDays < 1 {
-		errs = append(errs, "retention days must be positive")
-	}
-	if _, ok := c.Zips["poll"]; ok {
-		if err := checkPEM(c.PECTrust); err != nil {
-			errs = append(errs, "pecTrust: "+err.Error())
+	if _, ok := c.Zips["poll"]; ok || !d.Local {
+		if err := checkPEM(d.File(d.PECTrustFile)); err != nil {
+			errs = append(errs, "pecTrustFile: "+err.Error())
 		}
 	}
-	if (c.JWTIssuer == "") != (len(c.JWTAudience) == 0) {
-		errs = append(errs, "jwtIssuer and jwtAudience go together")
+	if d.TLSRootsFile != "" {
+		if err := checkPEM(d.File(d.TLSRootsFile)); err != nil {
+			errs = append(errs, "tlsRootsFile: "+err.Error())
+		}
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("infra configuration:\n  %s", strings.Join(errs, "\n  "))
+		return fmt.Errorf("infra configuration (%s):\n  %s", d.Path, strings.Join(errs, "\n  "))
 	}
 	return nil
-}
-
-func sortedValues(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for _, v := range m {
-		out = append(out, v)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // checkPEM checks that path holds at least one certificate.
@@ -196,8 +155,10 @@ func checkPEM(path string) error {
 }
 
 // Stage writes the configuration layer's files into ConfigDir/casellario: tenants.json (the file as
-// given, validated) and pec-trust.pem. The layer is mounted at /opt, so the functions read LayerDir/...
+// given, validated), pec-trust.pem and, when set, tls-roots.pem. The layer is mounted at /opt, so the
+// functions read LayerDir/...
 func (c *Config) Stage() error {
+	d := c.Deployment
 	dir := filepath.Join(c.ConfigDir, "casellario")
 	if err := os.RemoveAll(c.ConfigDir); err != nil {
 		return err
@@ -212,11 +173,14 @@ func (c *Config) Stage() error {
 		}
 		return os.WriteFile(filepath.Join(dir, name), b, 0o644)
 	}
-	if err := copyFile(c.TenantsFile, "tenants.json"); err != nil {
-		return err
-	}
-	if c.PECTrust != "" {
-		return copyFile(c.PECTrust, "pec-trust.pem")
+	files := [][2]string{{d.TenantsFile, deploy.TenantsLayerFile}, {d.PECTrustFile, deploy.PECTrustLayerFile}, {d.TLSRootsFile, deploy.TLSRootsLayerFile}}
+	for _, f := range files {
+		if f[0] == "" {
+			continue
+		}
+		if err := copyFile(d.File(f[0]), f[1]); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -224,11 +188,19 @@ func (c *Config) Stage() error {
 // ContextGetter reads a context value (app.Node().TryGetContext).
 type ContextGetter func(key string) any
 
-// ConfigFromContext builds the Config from the CDK context (cdk.json, -c key=value) and the zips found in
-// buildDir. Keys: tenants, pecTrust, configDir, dispatchCron, dispatchCron.<tenant>, pollCron, schedules
-// (enabled|disabled), retentionDays, uploadRetentionDays, jwtIssuer, jwtAudience (comma-separated),
-// alarmEmail, loginUrl, smtpHost, smtpPort, smtpFrom, smtpUser, smtpTls, importSecrets (true|false),
-// local (true|false).
+// DeploymentPath maps the deployment context value to its file: a bare name is
+// deployments/<name>.json beside this file.
+func DeploymentPath(v string) string {
+	if strings.ContainsRune(v, os.PathSeparator) || strings.HasSuffix(v, ".json") {
+		return v
+	}
+	return filepath.Join("deployments", v+".json")
+}
+
+// ConfigFromContext builds the Config from the CDK context and the zips found in buildDir. The only
+// context keys are deployment (a name under deployments/ or a path; make deploy DEPLOYMENT=NAME),
+// firstCreate (set by make deploy when the stack does not exist yet), buildDir, configDir and
+// requireAllFunctions: every setting of a deployment is in its file.
 func ConfigFromContext(get ContextGetter, buildDir string) (*Config, error) {
 	str := func(k, def string) string {
 		if v, ok := get(k).(string); ok && v != "" {
@@ -236,67 +208,22 @@ func ConfigFromContext(get ContextGetter, buildDir string) (*Config, error) {
 		}
 		return def
 	}
-	num := func(k string, def int) (int, error) {
-		switch v := get(k).(type) {
-		case nil:
-			return def, nil
-		case float64:
-			return int(v), nil
-		case string:
-			return strconv.Atoi(v)
-		}
-		return 0, fmt.Errorf("context %s: want a number", k)
+	name := str("deployment", "")
+	if name == "" {
+		return nil, fmt.Errorf("no deployment: pass -c deployment=NAME (make synth|deploy DEPLOYMENT=NAME) for deployments/NAME.json")
 	}
-	boolean := func(k string, def bool) bool {
-		switch v := get(k).(type) {
-		case bool:
-			return v
-		case string:
-			if b, err := strconv.ParseBool(v); err == nil {
-				return b
-			}
-		}
-		return def
+	d, err := deploy.Load(DeploymentPath(name))
+	if err != nil {
+		return nil, err
 	}
 	c := &Config{
-		TenantsFile:          str("tenants", "examples/tenants.json"),
-		PECTrust:             str("pecTrust", "examples/pec-trust.pem"),
-		ConfigDir:            str("configDir", filepath.Join(buildDir, "config-layer")),
-		DispatchCron:         str("dispatchCron", DefaultDispatchCron),
-		PollCron:             str("pollCron", DefaultPollCron),
-		SchedulesEnabled:     str("schedules", "enabled") != "disabled",
-		JWTIssuer:            str("jwtIssuer", ""),
-		AlarmEmail:           str("alarmEmail", ""),
-		LoginURL:             str("loginUrl", ""),
-		SMTPHost:             str("smtpHost", ""),
-		SMTPFrom:             str("smtpFrom", ""),
-		SMTPUser:             str("smtpUser", ""),
-		SMTPTLS:              str("smtpTls", "starttls"),
-		ImportSecrets:        boolean("importSecrets", false),
-		Local:                boolean("local", false),
-		DispatchCronByTenant: map[string]string{},
-		Zips:                 map[string]string{},
+		Deployment:  d,
+		ConfigDir:   str("configDir", filepath.Join(buildDir, "config-layer")),
+		FirstCreate: str("firstCreate", "false") == "true",
+		Zips:        map[string]string{},
 	}
-	if a := str("jwtAudience", ""); a != "" {
-		c.JWTAudience = strings.Split(a, ",")
-	}
-	var err error
-	if c.RetentionDays, err = num("retentionDays", DefaultRetentionDays); err != nil {
-		return nil, err
-	}
-	if c.UploadRetentionDays, err = num("uploadRetentionDays", DefaultUploadRetentionDays); err != nil {
-		return nil, err
-	}
-	if c.SMTPPort, err = num("smtpPort", 587); err != nil {
-		return nil, err
-	}
-	if c.Tenants, err = tenants.Load(c.TenantsFile); err != nil {
-		return nil, err
-	}
-	for _, t := range c.Tenants.Tenants {
-		if v := str("dispatchCron."+t.ID, ""); v != "" {
-			c.DispatchCronByTenant[t.ID] = v
-		}
+	if c.Tenants, err = tenants.Load(d.File(d.TenantsFile)); err != nil {
+		return nil, fmt.Errorf("%s: tenantsFile: %w", d.Path, err)
 	}
 	for _, f := range Functions {
 		p := filepath.Join(buildDir, f.Name+".zip")
@@ -305,4 +232,13 @@ func ConfigFromContext(get ContextGetter, buildDir string) (*Config, error) {
 		}
 	}
 	return c, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

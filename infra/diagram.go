@@ -47,6 +47,17 @@ func Diagram(tpl map[string]any) string {
 			w("      %s", st)
 		}
 	}
+	for _, id := range d.ofType("AWS::IAM::Role") {
+		if d.names[id] != "OfficeDropRole" {
+			continue
+		}
+		w("")
+		w("Roles people assume")
+		w("  %s %v (session tags tenant and office required)", d.names[id], d.props(id)["RoleName"])
+		for _, st := range d.statements(d.names[id]) {
+			w("      %s", st)
+		}
+	}
 	w("")
 	w("Queues")
 	for _, id := range d.ofType("AWS::SQS::Queue") {
@@ -69,6 +80,10 @@ func Diagram(tpl map[string]any) string {
 		op := map[string]string{"GreaterThanOrEqualToThreshold": ">=", "GreaterThanThreshold": ">", "LessThanThreshold": "<"}[fmt.Sprint(p["ComparisonOperator"])]
 		w("  %-28s %s/%s %s %s %v %v over %vx%vs, missing data %v", p["AlarmName"], p["Namespace"], p["MetricName"], strings.Join(dims, ","),
 			p["Statistic"], op, p["Threshold"], p["EvaluationPeriods"], p["Period"], p["TreatMissingData"])
+	}
+	for _, id := range d.ofType("AWS::CloudWatch::Dashboard") {
+		w("")
+		w("Dashboard %v: alarm states, poll runs and errors, overdue requests, function errors and throttles, DLQ depths", d.props(id)["DashboardName"])
 	}
 	w("")
 	w("Encrypted with the customer-managed key (rotation on)")
@@ -215,10 +230,14 @@ func (d *diagram) statements(role string) []string {
 				}
 			}
 			targets := d.refs(st["Resource"])
-			if strings.Contains(fmt.Sprint(st["Resource"]), "/*") {
+			if strings.Contains(fmt.Sprint(st["Resource"]), "/*") || strings.Contains(fmt.Sprint(st["Resource"]), "*.") {
+				label := " (objects)"
+				if paths := objectPaths(st["Resource"]); len(paths) > 0 && fmt.Sprint(paths) != "[/*]" {
+					label = " (objects " + strings.Join(paths, " ") + ")"
+				}
 				for i := range targets {
 					if strings.HasSuffix(targets[i], "Bucket") {
-						targets[i] += " (objects)"
+						targets[i] += label
 					}
 				}
 			}
@@ -272,6 +291,32 @@ func (d *diagram) triggers() []string {
 		}
 		out = append(out, fmt.Sprintf("HttpApi %v [%s] --> %s", p["RouteKey"], auth, strings.Join(d.refs(d.props(integ)["IntegrationUri"]), ",")))
 	}
+	return out
+}
+
+// objectPaths returns the literal key patterns joined after a bucket's ARN ("/c_g999/*").
+func objectPaths(v any) []string {
+	var out []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if j, ok := x["Fn::Join"].([]any); ok && len(j) == 2 {
+				if parts, ok := j[1].([]any); ok && len(parts) == 2 {
+					if p, ok := parts[1].(string); ok && strings.HasPrefix(p, "/") {
+						out = append(out, p)
+					}
+				}
+				return
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	sort.Strings(out)
 	return out
 }
 

@@ -1,14 +1,15 @@
 # infra.mk: the Lambda packages and the CDK app. Included by the top-level Makefile (`include infra/infra.mk`);
 # every path is relative to the repository root. infra/ is its own Go module (CDK and jsii stay out of the
 # functions' module graph), so its vet and tests run here, not through the root's `go test ./...`.
+# Every setting of a deployment is in infra/deployments/<name>.json (infra/README.md): no -c flags to repeat.
 #
-#   make build         build/<name>.zip for every functions/<name> (linux/arm64, reproducible); STRICT=1: all five required
-#   make build-repro   build twice and compare the bytes of every zip
-#   make infra-test    vet + CDK assertion tests + RIE smoke test of the built functions (run by `make test`)
-#   make synth         cdk synth (pinned aws-cdk CLI) into infra/cdk.out; TENANTS=, PEC_TRUST= as for deploy
-#   make deploy        cdk deploy to AWS: TENANTS=FILE PEC_TRUST=FILE required (infra/README.md)
-#   make deploy-local  the same on LocalStack through aws-cdk-local (not run in CI)
-#   make diagram       regenerate infra/ARCHITECTURE.txt from the synthesized stack
+#   make build                    build/<name>.zip for every functions/<name> (linux/arm64, reproducible); STRICT=1: all five required
+#   make build-repro              build twice and compare the bytes of every zip
+#   make infra-test               vet + CDK assertion tests + RIE smoke test of the built functions (run by `make test`)
+#   make synth DEPLOYMENT=name    cdk synth (pinned aws-cdk CLI) into infra/cdk.out (default: local)
+#   make deploy DEPLOYMENT=name   preflight checks (credentials, Region enabled, CDK bootstrap), cdk deploy, stack policy
+#   make deploy-local             the local deployment on LocalStack through aws-cdk-local (not run in CI)
+#   make diagram                  regenerate infra/ARCHITECTURE.txt from the synthesized stack
 
 GO ?= go
 LAMBDA_FUNCTIONS := intake dispatch poll api notify
@@ -21,10 +22,8 @@ INFRA_ENV := JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 \
 	CASELLARIO_DYNALITE=$(abspath node_modules/.bin/dynalite)
 CDK := cd infra && $(INFRA_ENV) npx --no-install cdk
 CDKLOCAL := cd infra && $(INFRA_ENV) npx --no-install cdklocal
-TENANTS ?=
-PEC_TRUST ?=
-CDK_CONTEXT = $(if $(TENANTS),-c tenants=$(abspath $(TENANTS))) $(if $(PEC_TRUST),-c pecTrust=$(abspath $(PEC_TRUST))) \
-	$(if $(STRICT),-c requireAllFunctions=true) $(CDK_ARGS)
+DEPLOYMENT ?=
+DEPLOYMENT_FILE = infra/deployments/$(DEPLOYMENT).json
 
 .PHONY: build build-lambdas build-repro infra-test synth deploy deploy-local diagram
 
@@ -58,17 +57,25 @@ infra-test: tools
 	cd infra && $(INFRA_ENV) $(GO) test -count=1 -timeout 10m ./...
 
 synth: build-lambdas tools
-	$(CDK) synth --quiet $(CDK_CONTEXT)
+	$(CDK) synth --quiet -c deployment=$(or $(DEPLOYMENT),local) $(if $(STRICT),-c requireAllFunctions=true)
 
-# First time in an account and region: make deploy CDK_ARGS= after `cd infra && npx --no-install cdk bootstrap aws://ACCOUNT/eu-south-1`.
+# The preflight (infra/preflight.sh) stops with the command to run when the credentials are another
+# account's, the Region is not enabled or the CDK is not bootstrapped there; it also tells a first create
+# (no deletion protection until the stack exists, so that a failed create rolls back whole).
 deploy: build-lambdas tools
-	@test -n "$(TENANTS)" -a -n "$(PEC_TRUST)" || { echo "deploy: set TENANTS=FILE (tenants.json with Secrets Manager names) and PEC_TRUST=FILE (AgID PEM)" >&2; exit 1; }
-	$(CDK) deploy --require-approval broadening $(CDK_CONTEXT)
+	@test -n "$(DEPLOYMENT)" || { echo "deploy: set DEPLOYMENT=name (infra/deployments/name.json; see infra/README.md)" >&2; exit 1; }
+	@test -f "$(DEPLOYMENT_FILE)" || { echo "deploy: $(DEPLOYMENT_FILE) does not exist (copy infra/deployments/TEMPLATE.json)" >&2; exit 1; }
+	@set -e; where=$$($(GO) run -C infra ./cmd/deployment $(abspath $(DEPLOYMENT_FILE))); \
+	  region=$${where% *}; account=$${where#* }; \
+	  first=$$(bash infra/preflight.sh $$region $$account); \
+	  $(CDK) deploy --require-approval broadening -c deployment=$(DEPLOYMENT) $$first $(if $(STRICT),-c requireAllFunctions=true); \
+	  aws cloudformation set-stack-policy --region $$region --stack-name Casellario --stack-policy-body file://$(abspath infra/stack-policy.json); \
+	  echo "deploy: done. Outputs: aws cloudformation describe-stacks --region $$region --stack-name Casellario --query 'Stacks[0].Outputs'"
 
-# LocalStack must be running (localstack start); no HTTP API / Cognito there (local=true).
+# LocalStack must be running (localstack start); no HTTP API / Cognito there (deployments/local.json).
 deploy-local: build-lambdas tools
-	$(CDKLOCAL) bootstrap -c local=true $(CDK_CONTEXT)
-	$(CDKLOCAL) deploy --require-approval never -c local=true $(CDK_CONTEXT)
+	$(CDKLOCAL) bootstrap -c deployment=local
+	$(CDKLOCAL) deploy --require-approval never -c deployment=local
 
 diagram:
 	cd infra && $(INFRA_ENV) $(GO) test -count=1 -run TestDiagram -update .

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/url"
 	"sort"
 	"strings"
 
@@ -9,6 +11,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2authorizers"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
@@ -25,21 +28,46 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/casellario-pec/casellario/infra/internal/deploy"
 	"github.com/casellario-pec/casellario/shared/store"
 	"github.com/casellario-pec/casellario/shared/tenants"
 )
 
-// The custom metrics the functions publish through CloudWatch Embedded Metric Format (see README.md).
+// Names other tools rely on (casellario doctor, the enable command, the runbook).
 const (
-	MetricNamespace      = "Casellario"     // = poll.MetricNamespace: the poll function writes it (Embedded Metric Format)
-	MetricOverdueBatches = "OverdueBatches" // poll: delivered batches without a reply after CASELLARIO_OVERDUE_AFTER
-	// SMTPSecretName is the notify function's SMTP account (JSON: host, port, username, password, from).
-	SMTPSecretName = "casellario/smtp"
+	StackName = "Casellario"
+	// MetricNamespace and MetricOverdueBatches = poll.MetricNamespace, poll's OverdueBatches (Embedded
+	// Metric Format): delivered batches without a reply after CASELLARIO_OVERDUE_AFTER.
+	MetricNamespace      = "Casellario"
+	MetricOverdueBatches = "OverdueBatches"
+	// SMTPSecretName is the notify function's SMTP password: {"password":"..."} (or the bare password),
+	// read as the PEC secrets are (shared/pecmail). Host, port, sender and user are in the deployment file.
+	SMTPSecretName = deploy.SMTPSecretName
 	// TableName is the DynamoDB table's name.
 	TableName = "casellario"
+	// ScheduleGroup: every schedule is in EventBridge Scheduler's default group.
+	ScheduleGroup = "default"
+	// OfficeDropRoleName is the role offices and their jobs assume (session tags tenant and office) to
+	// drop lists into the uploads bucket.
+	OfficeDropRoleName = "casellario-office-drop"
+	DashboardName      = "casellario"
+)
+
+// ScheduleName is the name of a tenant's schedule of fn (dispatch or poll): "casellario-poll-c-g999"
+// for c_g999 (underscores become hyphens).
+func ScheduleName(fn, tenant string) string {
+	return "casellario-" + fn + "-" + strings.ReplaceAll(tenant, "_", "-")
+}
+
+// Routes of the HTTP API. The public ones carry no authorizer: the page itself and what the page reads
+// before sign-in; everything else under /api/v1/ is behind the JWT authorizer.
+var (
+	PublicRoutes  = []string{"GET /", "GET /{asset}", "GET /api/v1/config", "GET /api/v1/openapi.json", "GET /api/v1/template.xlsx"}
+	PrivateRoutes = []string{"ANY /api/v1/{proxy+}"}
 )
 
 var s = jsii.String
@@ -59,21 +87,25 @@ func NewStack(scope constructs.Construct, id string, props *awscdk.StackProps, c
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	d := cfg.Deployment
 	st := awscdk.NewStack(scope, s(id), props)
 	out := &Stack{Stack: st, Functions: map[string]awslambda.Function{}}
 	awscdk.Tags_Of(st).Add(s("project"), s("casellario-pec"), nil)
 
-	retain := awscdk.RemovalPolicy_RETAIN
-	if cfg.Local {
-		retain = awscdk.RemovalPolicy_DESTROY
+	// Data must survive updates and stack deletion, but a create that fails and rolls back must leave
+	// nothing behind (fixed names would stop the retry): RetainExceptOnCreate, never plain Retain.
+	keep := awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE
+	if d.Local {
+		keep = awscdk.RemovalPolicy_DESTROY
 	}
+	protect := !d.Local && !cfg.FirstCreate
 
 	// One customer-managed key for the buckets, the table, the secrets and the alarm topic; rotated yearly.
 	key := awskms.NewKey(st, s("DataKey"), &awskms.KeyProps{
 		Alias:             s("alias/casellario"),
 		Description:       s("Casellario PEC: personal data at rest (S3, DynamoDB, secrets)"),
 		EnableKeyRotation: jsii.Bool(true),
-		RemovalPolicy:     retain,
+		RemovalPolicy:     keep,
 	})
 	out.Key = key
 	// CloudWatch alarms publish to the (encrypted) alarm topic: the service needs the key (a key policy's
@@ -104,28 +136,27 @@ func NewStack(scope constructs.Construct, id string, props *awscdk.StackProps, c
 			Versioned:         jsii.Bool(true),
 			ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
 			LifecycleRules:    &lifecycle,
-			RemovalPolicy:     retain,
+			RemovalPolicy:     keep,
 		})
 	}
 	days := func(n int) awscdk.Duration { return awscdk.Duration_Days(num(float64(n))) }
 	uploads := bucket("UploadsBucket", uploadsName, []*awss3.LifecycleRule{{
 		Id:                                  s("uploaded-lists"),
-		Expiration:                          days(cfg.UploadRetentionDays),
+		Expiration:                          days(d.Retention.UploadsDays),
 		NoncurrentVersionExpiration:         days(7),
 		AbortIncompleteMultipartUploadAfter: days(1),
-		ExpiredObjectDeleteMarker:           nil,
 	}})
-	documents := bucket("DocumentsBucket", documentsName, []*awss3.LifecycleRule{{
+	bucket("DocumentsBucket", documentsName, []*awss3.LifecycleRule{{
 		// Requests, receipts, raw PEC messages and certificates: kept as long as the table keeps the
 		// batches (shared/store's retention), then deleted; old versions go a month later.
 		Id:                                  s("documents-retention"),
-		Expiration:                          days(cfg.RetentionDays),
+		Expiration:                          days(d.Retention.DocumentsDays),
 		NoncurrentVersionExpiration:         days(30),
 		AbortIncompleteMultipartUploadAfter: days(1),
 	}})
 
 	// The table: the schema is shared/store.TableInput's, plus TTL, PITR, the CMK and deletion protection.
-	table := newTable(st, key, cfg, retain)
+	table := newTable(st, key, protect, keep)
 
 	// Queues: SQS-managed encryption (the messages are S3 events, schedule events and notices, which
 	// never carry personal data), TLS only.
@@ -139,7 +170,7 @@ func NewStack(scope constructs.Construct, id string, props *awscdk.StackProps, c
 		if props.RetentionPeriod == nil {
 			props.RetentionPeriod = awscdk.Duration_Days(num(14))
 		}
-		props.RemovalPolicy = retain
+		props.RemovalPolicy = keep
 		return awssqs.NewQueue(st, s(id), props)
 	}
 	dlqs := map[string]awssqs.Queue{}
@@ -154,64 +185,62 @@ func NewStack(scope constructs.Construct, id string, props *awscdk.StackProps, c
 	})
 
 	// Secrets: one per credential the tenants file names (PEC mailboxes, external protocol registers),
-	// and the SMTP account of the notices. Created with a random placeholder (the operator puts the real
-	// value: README), or referenced by name when they exist already (importSecrets).
+	// and the SMTP password of the notices, created with a random placeholder (the operator puts the
+	// real value: README). A rolled-back create deletes them at once (CloudFormation deletes secrets
+	// without a recovery window), so a retry can create them again.
 	pecSecrets, protoSecrets := secretNames(cfg.Tenants)
-	secretsByName := map[string]awssecretsmanager.ISecret{}
 	secretARNs := map[string]*string{}
-	for i, name := range append(append([]string{}, pecSecrets...), append(protoSecrets, SMTPSecretName)...) {
-		if _, done := secretsByName[name]; done {
-			continue
-		}
-		id := fmt.Sprintf("Secret%d", i)
-		var sec awssecretsmanager.ISecret
-		if cfg.ImportSecrets {
-			sec = awssecretsmanager.Secret_FromSecretNameV2(st, s(id), s(name))
-			// A secret's ARN ends with six random characters: referenced by name, the suffix is the
-			// only wildcard Secrets Manager leaves (AWS documents this form).
-			secretARNs[name] = awscdk.Fn_Sub(s("arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:"+name+"-??????"), nil)
-		} else {
-			sec = awssecretsmanager.NewSecret(st, s(id), &awssecretsmanager.SecretProps{
-				SecretName:    s(name),
-				Description:   s("Casellario PEC credential; set the real value with put-secret-value (infra/README.md)"),
-				EncryptionKey: key,
-				GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
-					SecretStringTemplate: s(`{"note":"placeholder: replace with the real password"}`),
-					GenerateStringKey:    s("password"),
-					ExcludePunctuation:   jsii.Bool(true),
-				},
-				RemovalPolicy: retain,
-			})
-			secretARNs[name] = sec.SecretArn()
-		}
-		secretsByName[name] = sec
+	for i, name := range append(append(append([]string{}, pecSecrets...), protoSecrets...), SMTPSecretName) {
+		sec := awssecretsmanager.NewSecret(st, s(fmt.Sprintf("Secret%d", i)), &awssecretsmanager.SecretProps{
+			SecretName:    s(name),
+			Description:   s("Casellario PEC credential; set the real value with put-secret-value (infra/README.md)"),
+			EncryptionKey: key,
+			GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+				SecretStringTemplate: s(`{"note":"placeholder: replace with the real password"}`),
+				GenerateStringKey:    s("password"),
+				ExcludePunctuation:   jsii.Bool(true),
+			},
+			RemovalPolicy: keep,
+		})
+		secretARNs[name] = sec.SecretArn()
 	}
 
-	// The configuration layer: the tenants file and the PEC trust store, at /opt/casellario.
+	// The configuration layer: the tenants file, the PEC trust store and the TLS roots, at /opt/casellario.
+	// Old versions are kept on update: a function still running on one must not lose its files.
 	layer := awslambda.NewLayerVersion(st, s("ConfigLayer"), &awslambda.LayerVersionProps{
 		Code:                    awslambda.Code_FromAsset(s(cfg.ConfigDir), nil),
 		CompatibleArchitectures: &[]awslambda.Architecture{awslambda.Architecture_ARM_64()},
 		CompatibleRuntimes:      &[]awslambda.Runtime{awslambda.Runtime_PROVIDED_AL2023()},
 		Description:             s("Casellario PEC configuration: tenants.json, pec-trust.pem"),
-		RemovalPolicy:           awscdk.RemovalPolicy_RETAIN, // older versions stay until their functions move on
+		RemovalPolicy:           keep,
 	})
 
-	env := map[string]*string{
+	refs := map[string]*string{
 		"CASELLARIO_TABLE":            table.TableName(),
-		"CASELLARIO_RETENTION":        s(fmt.Sprintf("%dh", cfg.RetentionDays*24)),
 		"CASELLARIO_UPLOADS_BUCKET":   uploadsName,
 		"CASELLARIO_DOCUMENTS_BUCKET": documentsName,
-		"CASELLARIO_SSE":              s("aws:kms"),
 		"CASELLARIO_KMS_KEY_ID":       key.KeyArn(),
-		"CASELLARIO_TENANTS":          s(LayerDir + "/tenants.json"),
-		"CASELLARIO_NOTIFY_QUEUE_URL": notices.QueueUrl(),
 	}
+
+	// Alarms go to the topic; CloudWatch may publish to it (EnforceSSL's topic policy would otherwise
+	// hold only the TLS deny), only for this account's alarms.
 	topic := awssns.NewTopic(st, s("AlarmTopic"), &awssns.TopicProps{
 		TopicName: s("casellario-alarms"), MasterKey: key, EnforceSSL: jsii.Bool(true),
 	})
-	if cfg.AlarmEmail != "" {
-		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(s(cfg.AlarmEmail), nil))
+	topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        s("CloudWatchAlarmsPublish"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(s("cloudwatch.amazonaws.com"), nil)},
+		Actions:    &[]*string{s("sns:Publish")},
+		Resources:  &[]*string{topic.TopicArn()},
+		Conditions: &map[string]interface{}{
+			"StringEquals": map[string]interface{}{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()},
+			"ArnLike":      map[string]interface{}{"aws:SourceArn": awscdk.Fn_Sub(s("arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:casellario-*"), nil)},
+		},
+	}))
+	if d.AlarmEmail != "" {
+		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(s(d.AlarmEmail), nil))
 	}
+	var alarms []awscloudwatch.Alarm
 	alarm := func(id, name, desc string, metric awscloudwatch.IMetric, props *awscloudwatch.AlarmProps) {
 		props.AlarmName = s("casellario-" + name)
 		props.AlarmDescription = s(desc)
@@ -219,6 +248,7 @@ func NewStack(scope constructs.Construct, id string, props *awscdk.StackProps, c
 		a := awscloudwatch.NewAlarm(st, s(id), props)
 		a.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
 		a.AddOkAction(awscloudwatchactions.NewSnsAction(topic))
+		alarms = append(alarms, a)
 	}
 	five := awscdk.Duration_Minutes(num(5))
 
@@ -231,8 +261,16 @@ func NewStack(scope constructs.Construct, id string, props *awscdk.StackProps, c
 			continue
 		}
 		fnEnv := map[string]*string{}
-		for k, v := range env {
-			fnEnv[k] = v
+		for k, v := range d.Settings(spec.Name) {
+			fnEnv[k] = s(v)
+		}
+		for k, v := range refs {
+			if k == "CASELLARIO_TABLE" || spec.Name != "notify" { // notify uses no bucket
+				fnEnv[k] = v
+			}
+		}
+		if spec.Name != "notify" && spec.Name != "api" {
+			fnEnv["CASELLARIO_NOTIFY_QUEUE_URL"] = notices.QueueUrl()
 		}
 		logs := awslogs.NewLogGroup(st, s(title(spec.Name)+"Logs"), &awslogs.LogGroupProps{
 			LogGroupName:  s("/aws/lambda/casellario-" + spec.Name),
@@ -275,27 +313,12 @@ func NewStack(scope constructs.Construct, id string, props *awscdk.StackProps, c
 			props.MaxEventAge = awscdk.Duration_Hours(num(1))
 		case "poll":
 			props.DeadLetterQueue = dlqs["poll"]
-			// The next tick (2 minutes) is the retry; a run waiting longer than 10 minutes behind the
-			// one-at-a-time poller is stale and goes to the DLQ (a sign that polling falls behind).
+			// The next tick (2 minutes) is the retry; a run waiting longer than 10 minutes is stale and
+			// goes to the DLQ (a sign that polling falls behind).
 			props.RetryAttempts = num(0)
 			props.MaxEventAge = awscdk.Duration_Minutes(num(10))
-			props.ReservedConcurrentExecutions = num(1)
-			fnEnv["CASELLARIO_PEC_TRUST"] = s(LayerDir + "/pec-trust.pem")
-			fnEnv["CASELLARIO_POLL_DEADLINE"] = s("4m")
-		case "api":
-			// The function checks the token again (shared/api): same issuer and audience as the gateway.
-			fnEnv["CASELLARIO_PEC_TRUST"] = s(LayerDir + "/pec-trust.pem")
-			if cfg.LoginURL != "" {
-				fnEnv["CASELLARIO_LOGIN_URL"] = s(cfg.LoginURL)
-			}
-		case "notify":
-			fnEnv["CASELLARIO_SMTP_SECRET"] = s(SMTPSecretName)
-			fnEnv["CASELLARIO_SMTP_HOST"] = s(cfg.SMTPHost)
-			fnEnv["CASELLARIO_SMTP_PORT"] = s(fmt.Sprint(cfg.SMTPPort))
-			fnEnv["CASELLARIO_SMTP_FROM"] = s(cfg.SMTPFrom)
-			fnEnv["CASELLARIO_SMTP_TLS"] = s(cfg.SMTPTLS)
-			if cfg.SMTPUser != "" {
-				fnEnv["CASELLARIO_SMTP_USER"] = s(cfg.SMTPUser)
+			if n := d.Functions.PollReservedConcurrency; n > 0 {
+				props.ReservedConcurrentExecutions = num(float64(n))
 			}
 		}
 		fn := awslambda.NewFunction(st, s(title(spec.Name)+"Function"), props)
@@ -310,7 +333,9 @@ func NewStack(scope constructs.Construct, id string, props *awscdk.StackProps, c
 			}
 			role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Actions: &a, Resources: &resources}))
 		}
-		objects := func(arn *string) *string { return awscdk.Fn_Join(s(""), &[]*string{arn, s("/*")}) }
+		objects := func(arn *string, prefix string) *string {
+			return awscdk.Fn_Join(s(""), &[]*string{arn, s("/" + prefix + "*")})
+		}
 		readObjects := []string{"s3:GetObject", "s3:GetObjectVersion"}
 		tableRW := []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem",
 			"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:DescribeTable"}
@@ -331,28 +356,35 @@ func NewStack(scope constructs.Construct, id string, props *awscdk.StackProps, c
 		switch spec.Name {
 		case "intake":
 			allow(tableRW, tableResources...)
-			allow(readObjects, objects(uploadsArn))
+			allow(readObjects, objects(uploadsArn, ""))
 			allow([]string{"s3:ListBucket"}, uploadsArn) // a missing object answers 404, not 403
-			allow([]string{"s3:PutObject"}, objects(documentsArn))
+			allow([]string{"s3:PutObject"}, objects(documentsArn, ""))
 			allow(kmsUse, key.KeyArn())
 			allow([]string{"sqs:SendMessage"}, notices.QueueArn())
 		case "dispatch":
 			allow(tableRW, tableResources...)
-			allow(readObjects, objects(uploadsArn)) // the upload's metadata (manual protocol number)
-			allow(append(readObjects, "s3:PutObject"), objects(documentsArn))
+			allow(readObjects, objects(uploadsArn, "")) // the upload's metadata (manual protocol number)
+			allow(append(readObjects, "s3:PutObject"), objects(documentsArn, ""))
 			allow(kmsUse, key.KeyArn())
 			readSecrets(append(append([]string{}, pecSecrets...), protoSecrets...))
 			allow([]string{"sqs:SendMessage"}, notices.QueueArn())
 		case "poll":
 			allow(tableRW, tableResources...)
-			allow(append(readObjects, "s3:PutObject"), objects(documentsArn))
+			allow(append(readObjects, "s3:PutObject"), objects(documentsArn, ""))
 			allow(kmsUse, key.KeyArn())
 			readSecrets(pecSecrets)
 			allow([]string{"sqs:SendMessage"}, notices.QueueArn())
 		case "api":
 			allow(tableRW, tableResources...)
-			allow([]string{"s3:PutObject"}, objects(uploadsArn))              // uploads (direct and presigned)
-			allow(append(readObjects, "s3:PutObject"), objects(documentsArn)) // reports, certificates, triage re-handling
+			// Uploads, direct and by presigned PUT (lists too large for API Gateway's 10 MB): a presigned
+			// URL acts with this role, so writes are limited to the tenants' own prefixes; the key grant
+			// below covers the SSE-KMS upload.
+			var prefixes []*string
+			for _, t := range cfg.Tenants.Tenants {
+				prefixes = append(prefixes, objects(uploadsArn, t.ID+"/"))
+			}
+			allow([]string{"s3:PutObject"}, prefixes...)
+			allow(append(readObjects, "s3:PutObject"), objects(documentsArn, "")) // reports, certificates, triage re-handling
 			allow(kmsUse, key.KeyArn())
 		case "notify":
 			allow(tableRO, tableResources...)
@@ -371,7 +403,8 @@ func NewStack(scope constructs.Construct, id string, props *awscdk.StackProps, c
 	}
 
 	// S3 → intake, configured on the bucket itself (no CDK notifications custom resource, whose role
-	// needs s3:PutBucketNotification on "*").
+	// needs s3:PutBucketNotification on "*"). By suffix: the page's uploads (<tenant>/<office>/<id>/list.csv)
+	// and the offices' drops (<tenant>/<office>/<name>.csv) alike; S3 refuses overlapping suffix rules.
 	if fn, ok := out.Functions["intake"]; ok {
 		perm := awslambda.NewCfnPermission(st, s("UploadsInvokeIntake"), &awslambda.CfnPermissionProps{
 			Action:        s("lambda:InvokeFunction"),
@@ -382,12 +415,12 @@ func NewStack(scope constructs.Construct, id string, props *awscdk.StackProps, c
 		})
 		cfn := uploads.Node().DefaultChild().(awss3.CfnBucket)
 		var filters []interface{}
-		for _, ext := range []string{"csv", "xlsx", "json"} {
+		for _, ext := range UploadExts {
 			filters = append(filters, &awss3.CfnBucket_LambdaConfigurationProperty{
 				Event:    s("s3:ObjectCreated:*"),
 				Function: fn.FunctionArn(),
 				Filter: &awss3.CfnBucket_NotificationFilterProperty{S3Key: &awss3.CfnBucket_S3KeyFilterProperty{
-					Rules: &[]interface{}{&awss3.CfnBucket_FilterRuleProperty{Name: s("suffix"), Value: s("/list." + ext)}},
+					Rules: &[]interface{}{&awss3.CfnBucket_FilterRuleProperty{Name: s("suffix"), Value: s("." + ext)}},
 				}},
 			})
 		}
@@ -395,9 +428,15 @@ func NewStack(scope constructs.Construct, id string, props *awscdk.StackProps, c
 		cfn.Node().AddDependency(perm)
 	}
 
-	// Schedules: one per tenant and function, Europe/Rome. The input is shaped like an EventBridge event
-	// (the handlers take events.EventBridgeEvent) and names the tenant in detail.tenant.
+	// The offices' drop role (ABAC): one role for every office; the session tags tenant and office pick
+	// the only prefix it may write, so it does not grow with the tenants.
+	dropRole := officeDropRole(st, uploadsArn, key)
+
+	// Schedules: one per tenant and function, Europe/Rome, created disabled unless the tenant is listed
+	// live in the deployment file. The input is shaped like an EventBridge event (the handlers take
+	// events.EventBridgeEvent) and names the tenant in detail.tenant.
 	rome := awscdk.TimeZone_EUROPE_ROME()
+	scheduleNames := map[string]map[string]string{}
 	schedule := func(fnName, tenant, expr string) {
 		fn, ok := out.Functions[fnName]
 		if !ok {
@@ -410,11 +449,16 @@ func NewStack(scope constructs.Construct, id string, props *awscdk.StackProps, c
 			"detail-type": "Scheduled Event",
 			"detail":      map[string]interface{}{"tenant": tenant},
 		})
+		name := ScheduleName(fnName, tenant)
+		if scheduleNames[tenant] == nil {
+			scheduleNames[tenant] = map[string]string{}
+		}
+		scheduleNames[tenant][fnName] = name
 		awsscheduler.NewSchedule(st, s(title(fnName)+"Schedule-"+tenant), &awsscheduler.ScheduleProps{
-			ScheduleName: s("casellario-" + fnName + "-" + strings.ReplaceAll(tenant, "_", "-")),
+			ScheduleName: s(name),
 			Description:  s(fmt.Sprintf("%s for %s", fnName, tenant)),
 			Schedule:     awsscheduler.ScheduleExpression_Expression(s(expr), rome),
-			Enabled:      jsii.Bool(cfg.SchedulesEnabled),
+			Enabled:      jsii.Bool(d.IsLive(tenant)),
 			Target: awsschedulertargets.NewLambdaInvoke(fn, &awsschedulertargets.ScheduleTargetBaseProps{
 				Input:           input,
 				DeadLetterQueue: dlqs[fnName],
@@ -424,81 +468,24 @@ func NewStack(scope constructs.Construct, id string, props *awscdk.StackProps, c
 		})
 	}
 	for _, t := range cfg.Tenants.Tenants {
-		cron := cfg.DispatchCron
-		if c, ok := cfg.DispatchCronByTenant[t.ID]; ok {
-			cron = c
-		}
-		schedule("dispatch", t.ID, cron)
-		schedule("poll", t.ID, cfg.PollCron)
+		schedule("dispatch", t.ID, d.DispatchCronOf(t.ID))
+		schedule("poll", t.ID, d.Schedules.PollCron)
 	}
 
-	// The HTTP API with a JWT authorizer on /api/v1 (the page and its three files are public): a Cognito
-	// user pool (custom attributes tenant and office, the group "protocollo" for the protocol office's
-	// role, and a group per office "<tenant>:<office>"), or an external issuer (jwtIssuer, jwtAudience).
-	if fn, ok := out.Functions["api"]; ok && !cfg.Local {
-		var auth awsapigatewayv2.IHttpRouteAuthorizer
-		issuer, audience := s(cfg.JWTIssuer), s(strings.Join(cfg.JWTAudience, ","))
-		if cfg.JWTIssuer != "" {
-			aud := make([]*string, len(cfg.JWTAudience))
-			for i := range cfg.JWTAudience {
-				aud[i] = s(cfg.JWTAudience[i])
-			}
-			auth = awsapigatewayv2authorizers.NewHttpJwtAuthorizer(s("Jwt"), s(cfg.JWTIssuer), &awsapigatewayv2authorizers.HttpJwtAuthorizerProps{JwtAudience: &aud})
-		} else {
-			pool := awscognito.NewUserPool(st, s("Users"), &awscognito.UserPoolProps{
-				UserPoolName:      s("casellario"),
-				SelfSignUpEnabled: jsii.Bool(false), // clerks are invited by an administrator
-				SignInAliases:     &awscognito.SignInAliases{Email: jsii.Bool(true)},
-				CustomAttributes: &map[string]awscognito.ICustomAttribute{
-					"tenant": awscognito.NewStringAttribute(&awscognito.StringAttributeProps{MinLen: num(2), MaxLen: num(32), Mutable: jsii.Bool(true)}),
-					"office": awscognito.NewStringAttribute(&awscognito.StringAttributeProps{MinLen: num(1), MaxLen: num(32), Mutable: jsii.Bool(true)}),
-				},
-				Mfa:                awscognito.Mfa_OPTIONAL,
-				MfaSecondFactor:    &awscognito.MfaSecondFactor{Otp: jsii.Bool(true), Sms: jsii.Bool(false)},
-				PasswordPolicy:     &awscognito.PasswordPolicy{MinLength: num(12)},
-				AccountRecovery:    awscognito.AccountRecovery_EMAIL_ONLY,
-				DeletionProtection: jsii.Bool(true),
-				RemovalPolicy:      retain,
-			})
-			// Clerks may not change their own tenant and office: only email is writable by the user.
-			client := pool.AddClient(s("Web"), &awscognito.UserPoolClientOptions{
-				AuthFlows:       &awscognito.AuthFlow{UserSrp: jsii.Bool(true)},
-				GenerateSecret:  jsii.Bool(false),
-				WriteAttributes: awscognito.NewClientAttributes().WithStandardAttributes(&awscognito.StandardAttributesMask{Email: jsii.Bool(true)}),
-			})
-			awscognito.NewCfnUserPoolGroup(st, s("GroupProtocollo"), &awscognito.CfnUserPoolGroupProps{
-				UserPoolId: pool.UserPoolId(), GroupName: s("protocollo"), Description: s("protocol office: the whole Comune and the triage queue"),
-			})
-			for _, t := range cfg.Tenants.Tenants {
-				for _, o := range t.Offices {
-					awscognito.NewCfnUserPoolGroup(st, s("Group-"+t.ID+"-"+o.Code), &awscognito.CfnUserPoolGroupProps{
-						UserPoolId:  pool.UserPoolId(),
-						GroupName:   s(t.ID + ":" + o.Code),
-						Description: s(truncate(t.Name+" - "+o.Name, 2048)),
-					})
-				}
-			}
-			auth = awsapigatewayv2authorizers.NewHttpUserPoolAuthorizer(s("Cognito"), pool, &awsapigatewayv2authorizers.HttpUserPoolAuthorizerProps{
-				UserPoolClients: &[]awscognito.IUserPoolClient{client},
-			})
-			issuer, audience = pool.UserPoolProviderUrl(), client.UserPoolClientId()
-			awscdk.NewCfnOutput(st, s("UserPoolId"), &awscdk.CfnOutputProps{Value: pool.UserPoolId()})
-			awscdk.NewCfnOutput(st, s("UserPoolClientId"), &awscdk.CfnOutputProps{Value: client.UserPoolClientId()})
+	outputs := map[string]*string{"UploadsBucketName": uploadsName, "DocumentsBucketName": documentsName,
+		"TableName": table.TableName(), "KeyArn": key.KeyArn(), "NoticesQueueUrl": notices.QueueUrl(),
+		"AlarmTopicArn": topic.TopicArn(), "OfficeDropRoleArn": dropRole.RoleArn(), "ScheduleGroup": s(ScheduleGroup),
+		"DashboardName": s(DashboardName), "ProtocolGroup": s(d.Auth.ProtocolGroup)}
+	if len(scheduleNames) > 0 {
+		b, _ := json.Marshal(scheduleNames) // sorted keys: a stable output
+		outputs["ScheduleNames"] = s(string(b))
+	}
+
+	if fn, ok := out.Functions["api"]; ok && !d.Local {
+		api := httpAPI(st, fn, d, outputs, protect)
+		if n, ok := out.Functions["notify"]; ok && d.Page.PublicURL == deploy.APIEndpoint {
+			n.AddEnvironment(s("CASELLARIO_PUBLIC_URL"), api.pageURL, nil)
 		}
-		fn.AddEnvironment(s("CASELLARIO_OIDC_ISSUER"), issuer, nil)
-		fn.AddEnvironment(s("CASELLARIO_OIDC_AUDIENCE"), audience, nil)
-		integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(s("ApiIntegration"), fn, nil)
-		api := awsapigatewayv2.NewHttpApi(st, s("Api"), &awsapigatewayv2.HttpApiProps{ApiName: s("casellario")})
-		api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
-			Path: s("/api/v1/{proxy+}"), Methods: &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_ANY},
-			Integration: integration, Authorizer: auth,
-		})
-		for _, p := range []string{"/", "/app.js", "/style.css", "/favicon.svg"} {
-			api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
-				Path: s(p), Methods: &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_GET}, Integration: integration,
-			})
-		}
-		awscdk.NewCfnOutput(st, s("ApiUrl"), &awscdk.CfnOutputProps{Value: api.ApiEndpoint()})
 	}
 
 	// Alarms besides the functions' errors: DLQ depth, polling that stopped, overdue batches.
@@ -514,31 +501,241 @@ func NewStack(scope constructs.Construct, id string, props *awscdk.StackProps, c
 		&awscloudwatch.AlarmProps{Threshold: num(1), EvaluationPeriods: num(1),
 			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
 			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING})
-	if fn, ok := out.Functions["poll"]; ok && cfg.SchedulesEnabled {
-		// Fewer than one invocation in 15 minutes (three 5-minute periods, no data counts as none).
+	if fn, ok := out.Functions["poll"]; ok && len(d.Schedules.Live) > 0 {
+		// Fewer than one invocation in 15 minutes (three 5-minute periods, no data counts as none); only
+		// once a Comune is live, as nothing calls poll before.
 		alarm("PollStoppedAlarm", "poll-stopped", "casellario-poll was not invoked for 15 minutes: PEC mailboxes are not read",
 			fn.MetricInvocations(&awscloudwatch.MetricOptions{Period: five, Statistic: s("Sum")}),
 			&awscloudwatch.AlarmProps{Threshold: num(1), EvaluationPeriods: num(3), DatapointsToAlarm: num(3),
 				ComparisonOperator: awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD,
 				TreatMissingData:   awscloudwatch.TreatMissingData_BREACHING})
 	}
-	alarm("OverdueBatchesAlarm", "overdue-batches", "a delivered request has had no reply from the Procura for longer than CASELLARIO_OVERDUE_AFTER",
-		awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: s(MetricNamespace), MetricName: s(MetricOverdueBatches),
-			Period: awscdk.Duration_Hours(num(1)), Statistic: s("Maximum")}),
-		&awscloudwatch.AlarmProps{Threshold: num(0), EvaluationPeriods: num(1),
+	overdue := awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: s(MetricNamespace), MetricName: s(MetricOverdueBatches),
+		Period: awscdk.Duration_Hours(num(1)), Statistic: s("Maximum")})
+	alarm("OverdueBatchesAlarm", "overdue-batches", "a delivered request has had no reply from the Procura for longer than "+d.Functions.OverdueAfter,
+		overdue, &awscloudwatch.AlarmProps{Threshold: num(0), EvaluationPeriods: num(1),
 			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
 			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING})
 
-	for k, v := range map[string]*string{"UploadsBucketName": uploadsName, "DocumentsBucketName": documentsName,
-		"TableName": table.TableName(), "KeyArn": key.KeyArn(), "NoticesQueueUrl": notices.QueueUrl(), "AlarmTopicArn": topic.TopicArn()} {
-		awscdk.NewCfnOutput(st, s(k), &awscdk.CfnOutputProps{Value: v})
+	dashboard(st, out.Functions, dlqs, noticesDLQ, overdue, alarms)
+
+	for _, k := range sortedKeys(outputs) {
+		awscdk.NewCfnOutput(st, s(k), &awscdk.CfnOutputProps{Value: outputs[k]})
 	}
-	_ = documents
 	return out, nil
 }
 
+// UploadExts are the list formats intake reads (shared/docs.UploadExts).
+var UploadExts = []string{"csv", "xlsx", "json"}
+
+// officeDropRole is the role an office (or its scheduled job) assumes with the session tags tenant and
+// office to put lists at <tenant>/<office>/<name>.{csv,xlsx,json} of the uploads bucket: s3:PutObject
+// only, and the key for SSE-KMS, only through S3. Which tags a caller may set is decided by the caller's
+// own policy (infra/README.md): the role trusts the account and requires both tags.
+func officeDropRole(st awscdk.Stack, uploadsArn *string, key awskms.Key) awsiam.Role {
+	trust := awsiam.NewPrincipalWithConditions(awsiam.NewSessionTagsPrincipal(awsiam.NewAccountRootPrincipal()), &map[string]interface{}{
+		"StringLike":                map[string]interface{}{"aws:RequestTag/tenant": "?*", "aws:RequestTag/office": "?*"},
+		"ForAllValues:StringEquals": map[string]interface{}{"aws:TagKeys": []string{"tenant", "office"}},
+	})
+	role := awsiam.NewRole(st, s("OfficeDropRole"), &awsiam.RoleProps{
+		RoleName:           s(OfficeDropRoleName),
+		AssumedBy:          trust,
+		Description:        s("Offices drop name lists into <tenant>/<office>/ of the uploads bucket (session tags tenant, office)"),
+		MaxSessionDuration: awscdk.Duration_Hours(num(1)),
+	})
+	var objects []*string
+	for _, ext := range UploadExts {
+		objects = append(objects, awscdk.Fn_Join(s(""), &[]*string{uploadsArn, s("/${aws:PrincipalTag/tenant}/${aws:PrincipalTag/office}/*." + ext)}))
+	}
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions: &[]*string{s("s3:PutObject")}, Resources: &objects,
+	}))
+	// SSE-KMS: S3 asks the key for a data key on the caller's behalf (and to decrypt it for the parts of
+	// a multipart upload, which aws s3 cp uses above 8 MB).
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   &[]*string{s("kms:GenerateDataKey"), s("kms:Decrypt")},
+		Resources: &[]*string{key.KeyArn()},
+		Conditions: &map[string]interface{}{
+			"StringEquals": map[string]interface{}{"kms:ViaService": awscdk.Fn_Sub(s("s3.${AWS::Region}.amazonaws.com"), nil)},
+		},
+	}))
+	return role
+}
+
+type builtAPI struct {
+	pageURL *string
+}
+
+// httpAPI builds the HTTP API, its JWT authorizer and, without an external issuer, the Cognito user pool
+// with its domain and the page's app client (authorization code with PKCE, no secret, openid email).
+func httpAPI(st awscdk.Stack, fn awslambda.Function, d *deploy.Deployment, outputs map[string]*string, protect bool) builtAPI {
+	api := awsapigatewayv2.NewHttpApi(st, s("Api"), &awsapigatewayv2.HttpApiProps{ApiName: s("casellario")})
+	pageURL := s(d.Page.PublicURL)
+	if d.Page.PublicURL == deploy.APIEndpoint {
+		pageURL = awscdk.Fn_Join(s(""), &[]*string{api.ApiEndpoint(), s("/")})
+	}
+	if cd := d.Page.CustomDomain; cd != nil {
+		u, _ := url.Parse(d.Page.PublicURL)
+		dn := awsapigatewayv2.NewDomainName(st, s("PageDomain"), &awsapigatewayv2.DomainNameProps{
+			DomainName:  s(u.Hostname()),
+			Certificate: awscertificatemanager.Certificate_FromCertificateArn(st, s("PageCertificate"), s(cd.CertificateARN)),
+		})
+		awsapigatewayv2.NewApiMapping(st, s("PageMapping"), &awsapigatewayv2.ApiMappingProps{Api: api, DomainName: dn})
+		outputs["PageDomainTarget"] = dn.RegionalDomainName() // the CNAME of the page's host points here
+	}
+	fn.AddEnvironment(s("CASELLARIO_PUBLIC_URL"), pageURL, nil)
+
+	var auth awsapigatewayv2.IHttpRouteAuthorizer
+	if d.Auth.External() {
+		aud := make([]*string, len(d.Auth.Audience))
+		for i := range d.Auth.Audience {
+			aud[i] = s(d.Auth.Audience[i])
+		}
+		auth = awsapigatewayv2authorizers.NewHttpJwtAuthorizer(s("Jwt"), s(d.Auth.Issuer), &awsapigatewayv2authorizers.HttpJwtAuthorizerProps{JwtAudience: &aud})
+	} else {
+		pool, client, domain := userPool(st, d, pageURL, protect)
+		auth = awsapigatewayv2authorizers.NewHttpUserPoolAuthorizer(s("Cognito"), pool, &awsapigatewayv2authorizers.HttpUserPoolAuthorizerProps{
+			UserPoolClients: &[]awscognito.IUserPoolClient{client},
+		})
+		base := domain.BaseUrl(nil)
+		for k, v := range map[string]*string{
+			"CASELLARIO_OIDC_ISSUER":        pool.UserPoolProviderUrl(),
+			"CASELLARIO_OIDC_AUDIENCE":      client.UserPoolClientId(),
+			"CASELLARIO_OIDC_CLIENT_ID":     client.UserPoolClientId(),
+			"CASELLARIO_OIDC_AUTHORIZE_URL": awscdk.Fn_Join(s(""), &[]*string{base, s("/oauth2/authorize")}),
+			"CASELLARIO_OIDC_TOKEN_URL":     awscdk.Fn_Join(s(""), &[]*string{base, s("/oauth2/token")}),
+		} {
+			fn.AddEnvironment(s(k), v, nil)
+		}
+		outputs["UserPoolId"] = pool.UserPoolId()
+		outputs["UserPoolClientId"] = client.UserPoolClientId()
+		outputs["SignInDomain"] = base
+	}
+
+	integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(s("ApiIntegration"), fn, nil)
+	route := func(key string, authorizer awsapigatewayv2.IHttpRouteAuthorizer) {
+		method, path, _ := strings.Cut(key, " ")
+		m := awsapigatewayv2.HttpMethod(method)
+		opts := &awsapigatewayv2.AddRoutesOptions{Path: s(path), Methods: &[]awsapigatewayv2.HttpMethod{m}, Integration: integration}
+		if authorizer != nil {
+			opts.Authorizer = authorizer
+		} else {
+			// Explicitly none: a default authorizer added to the API later must not close the page.
+			opts.Authorizer = awsapigatewayv2.NewHttpNoneAuthorizer()
+		}
+		api.AddRoutes(opts)
+	}
+	for _, r := range PrivateRoutes {
+		route(r, auth)
+	}
+	for _, r := range PublicRoutes {
+		route(r, nil)
+	}
+	outputs["ApiUrl"] = api.ApiEndpoint()
+	outputs["PageUrl"] = pageURL
+	return builtAPI{pageURL: pageURL}
+}
+
+// userPool is the clerks' Cognito user pool. Its schema (custom:tenant, custom:office) must not change:
+// a schema change replaces the pool and every user is lost (TestUserPoolSchemaFrozen).
+func userPool(st awscdk.Stack, d *deploy.Deployment, pageURL *string, protect bool) (awscognito.UserPool, awscognito.UserPoolClient, awscognito.UserPoolDomain) {
+	pool := awscognito.NewUserPool(st, s("Users"), &awscognito.UserPoolProps{
+		UserPoolName:      s("casellario"),
+		SelfSignUpEnabled: jsii.Bool(false), // clerks are invited by an administrator
+		SignInAliases:     &awscognito.SignInAliases{Email: jsii.Bool(true)},
+		CustomAttributes: &map[string]awscognito.ICustomAttribute{
+			"tenant": awscognito.NewStringAttribute(&awscognito.StringAttributeProps{MinLen: num(2), MaxLen: num(32), Mutable: jsii.Bool(true)}),
+			"office": awscognito.NewStringAttribute(&awscognito.StringAttributeProps{MinLen: num(1), MaxLen: num(32), Mutable: jsii.Bool(true)}),
+		},
+		Mfa:                awscognito.Mfa_OPTIONAL,
+		MfaSecondFactor:    &awscognito.MfaSecondFactor{Otp: jsii.Bool(true), Sms: jsii.Bool(false)},
+		PasswordPolicy:     &awscognito.PasswordPolicy{MinLength: num(12)},
+		AccountRecovery:    awscognito.AccountRecovery_EMAIL_ONLY,
+		DeletionProtection: jsii.Bool(protect),
+		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
+	})
+	domain := pool.AddDomain(s("SignIn"), &awscognito.UserPoolDomainOptions{
+		CognitoDomain: &awscognito.CognitoDomainOptions{DomainPrefix: s(d.Auth.CognitoDomainPrefix)},
+	})
+	// The page signs in with the authorization code flow and PKCE (a public client: no secret), asks for
+	// openid and email only, and comes back to its own address. Clerks may not change their tenant and
+	// office: only email is writable by the user.
+	client := pool.AddClient(s("Web"), &awscognito.UserPoolClientOptions{
+		GenerateSecret: jsii.Bool(false),
+		OAuth: &awscognito.OAuthSettings{
+			Flows:        &awscognito.OAuthFlows{AuthorizationCodeGrant: jsii.Bool(true), ImplicitCodeGrant: jsii.Bool(false), ClientCredentials: jsii.Bool(false)},
+			Scopes:       &[]awscognito.OAuthScope{awscognito.OAuthScope_OPENID(), awscognito.OAuthScope_EMAIL()},
+			CallbackUrls: &[]*string{pageURL},
+			LogoutUrls:   &[]*string{pageURL},
+		},
+		SupportedIdentityProviders: &[]awscognito.UserPoolClientIdentityProvider{awscognito.UserPoolClientIdentityProvider_COGNITO()},
+		PreventUserExistenceErrors: jsii.Bool(true),
+		ReadAttributes: awscognito.NewClientAttributes().
+			WithStandardAttributes(&awscognito.StandardAttributesMask{Email: jsii.Bool(true), EmailVerified: jsii.Bool(true)}).
+			WithCustomAttributes(s("tenant"), s("office")),
+		WriteAttributes: awscognito.NewClientAttributes().WithStandardAttributes(&awscognito.StandardAttributesMask{Email: jsii.Bool(true)}),
+	})
+	// Sign-in goes through the hosted pages only: no direct password (SRP) sign-in, refresh tokens kept.
+	client.Node().DefaultChild().(awscognito.CfnUserPoolClient).SetExplicitAuthFlows(&[]*string{s("ALLOW_REFRESH_TOKEN_AUTH")})
+	// The protocol office's role; offices are the custom:office attribute, not groups (a group per
+	// office would add a resource per office and hit CloudFormation's 500).
+	awscognito.NewCfnUserPoolGroup(st, s("GroupProtocollo"), &awscognito.CfnUserPoolGroupProps{
+		UserPoolId: pool.UserPoolId(), GroupName: s(d.Auth.ProtocolGroup), Description: s("protocol office: the whole Comune and the triage queue"),
+	})
+	return pool, client, domain
+}
+
+// dashboard is the IT staff's one page: alarm states, poll runs and errors, every function's errors and
+// throttles, overdue requests and the dead-letter queues.
+func dashboard(st awscdk.Stack, fns map[string]awslambda.Function, dlqs map[string]awssqs.Queue, noticesDLQ awssqs.Queue, overdue awscloudwatch.Metric, alarms []awscloudwatch.Alarm) {
+	five := awscdk.Duration_Minutes(num(5))
+	sum := &awscloudwatch.MetricOptions{Period: five, Statistic: s("Sum")}
+	var refs []interfacesawscloudwatch.IAlarmRef
+	for _, a := range alarms {
+		refs = append(refs, a)
+	}
+	rows := [][]awscloudwatch.IWidget{{
+		awscloudwatch.NewAlarmStatusWidget(&awscloudwatch.AlarmStatusWidgetProps{Title: s("Alarms"), Alarms: &refs, Width: num(24), Height: num(4)}),
+	}}
+	var errs, throttles []awscloudwatch.IMetric
+	for _, spec := range Functions {
+		if fn, ok := fns[spec.Name]; ok {
+			errs = append(errs, fn.MetricErrors(&awscloudwatch.MetricOptions{Period: five, Statistic: s("Sum"), Label: s(spec.Name)}))
+			throttles = append(throttles, fn.MetricThrottles(&awscloudwatch.MetricOptions{Period: five, Statistic: s("Sum"), Label: s(spec.Name)}))
+		}
+	}
+	if poll, ok := fns["poll"]; ok {
+		rows = append(rows, []awscloudwatch.IWidget{
+			awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: s("poll: runs and errors"), Width: num(12),
+				Left:  &[]awscloudwatch.IMetric{poll.MetricInvocations(sum), poll.MetricErrors(sum)},
+				Right: &[]awscloudwatch.IMetric{poll.MetricDuration(&awscloudwatch.MetricOptions{Period: five, Statistic: s("Maximum")})}}),
+			awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: s("Overdue requests (no reply from the Procura)"), Width: num(12),
+				Left: &[]awscloudwatch.IMetric{overdue, awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+					Expression: s(fmt.Sprintf(`SEARCH('{%s,Tenant} MetricName="%s"', 'Maximum', 3600)`, MetricNamespace, MetricOverdueBatches)),
+					Label:      s("by Comune"), Period: awscdk.Duration_Hours(num(1)), UsingMetrics: &map[string]awscloudwatch.IMetric{}})}}),
+		})
+	}
+	rows = append(rows, []awscloudwatch.IWidget{
+		awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: s("Function errors"), Width: num(12), Left: &errs}),
+		awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: s("Function throttles"), Width: num(12), Left: &throttles}),
+	})
+	var depths []awscloudwatch.IMetric
+	for _, n := range []string{"intake", "dispatch", "poll"} {
+		depths = append(depths, dlqs[n].MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five, Statistic: s("Maximum"), Label: s(n + "-dlq")}))
+	}
+	depths = append(depths, noticesDLQ.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five, Statistic: s("Maximum"), Label: s("notices-dlq")}))
+	rows = append(rows, []awscloudwatch.IWidget{
+		awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: s("Dead-letter queues (messages waiting)"), Width: num(24), Left: &depths}),
+	})
+	widgets := make([]*[]awscloudwatch.IWidget, len(rows))
+	for i := range rows {
+		widgets[i] = &rows[i]
+	}
+	awscloudwatch.NewDashboard(st, s("Dashboard"), &awscloudwatch.DashboardProps{DashboardName: s(DashboardName), Widgets: &widgets})
+}
+
 // newTable declares shared/store.TableInput's schema (keys, indexes, billing) with TTL on store.AttrTTL.
-func newTable(st awscdk.Stack, key awskms.Key, cfg *Config, removal awscdk.RemovalPolicy) awsdynamodb.Table {
+func newTable(st awscdk.Stack, key awskms.Key, protect bool, removal awscdk.RemovalPolicy) awsdynamodb.Table {
 	in := store.TableInput(TableName)
 	attr := func(name string) *awsdynamodb.Attribute {
 		for _, d := range in.AttributeDefinitions {
@@ -577,7 +774,7 @@ func newTable(st awscdk.Stack, key awskms.Key, cfg *Config, removal awscdk.Remov
 		},
 		Encryption:         awsdynamodb.TableEncryption_CUSTOMER_MANAGED,
 		EncryptionKey:      key,
-		DeletionProtection: jsii.Bool(!cfg.Local),
+		DeletionProtection: jsii.Bool(protect),
 		RemovalPolicy:      removal,
 	})
 	for _, g := range in.GlobalSecondaryIndexes {
@@ -614,10 +811,3 @@ func secretNames(c *tenants.Config) (pec, proto []string) {
 }
 
 func title(n string) string { return strings.ToUpper(n[:1]) + n[1:] }
-
-func truncate(v string, n int) string {
-	if len(v) > n {
-		return v[:n]
-	}
-	return v
-}

@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/casellario-pec/casellario/infra/internal/deploy"
 	"github.com/casellario-pec/casellario/shared/docs"
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/localaws/testenv"
@@ -197,14 +198,28 @@ func TestFunctionsUnderRIE(t *testing.T) {
 	smSrv := httptest.NewServer(sm)
 	defer smSrv.Close()
 
-	fnEnv := []string{
-		"AWS_REGION=eu-south-1", "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local",
-		"AWS_ENDPOINT_URL_DYNAMODB=" + env.DynamoURL, "AWS_ENDPOINT_URL_S3=" + env.S3URL,
-		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + smSrv.URL,
-		"CASELLARIO_TABLE=" + env.Table, "CASELLARIO_UPLOADS_BUCKET=" + env.Uploads, "CASELLARIO_DOCUMENTS_BUCKET=" + env.Documents,
-		"CASELLARIO_SSE=aws:kms", "CASELLARIO_KMS_KEY_ID=arn:aws:kms:eu-south-1:123456789012:key/smoke",
-		"CASELLARIO_TENANTS=" + tfile, "CASELLARIO_TLS_ROOTS=" + w.CAFile, "CASELLARIO_PEC_TRUST=" + w.CAFile,
-		"CASELLARIO_POLL_DEADLINE=30s",
+	// Each function gets the settings the stack gives it from the local deployment file, with the
+	// layer's files swapped for this test's, and the references to the stand-ins.
+	dep, err := deploy.Load("../deployments/local.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fnEnv := func(fn string) []string {
+		out := []string{
+			"AWS_REGION=eu-south-1", "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local",
+			"AWS_ENDPOINT_URL_DYNAMODB=" + env.DynamoURL, "AWS_ENDPOINT_URL_S3=" + env.S3URL,
+			"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + smSrv.URL,
+			"CASELLARIO_TABLE=" + env.Table, "CASELLARIO_UPLOADS_BUCKET=" + env.Uploads, "CASELLARIO_DOCUMENTS_BUCKET=" + env.Documents,
+			"CASELLARIO_KMS_KEY_ID=arn:aws:kms:eu-south-1:123456789012:key/smoke", "CASELLARIO_TLS_ROOTS=" + w.CAFile,
+		}
+		layer := map[string]string{deploy.LayerDir + "/" + deploy.TenantsLayerFile: tfile, deploy.LayerDir + "/" + deploy.PECTrustLayerFile: w.CAFile}
+		for k, v := range dep.Settings(fn) {
+			if f, ok := layer[v]; ok {
+				v = f
+			}
+			out = append(out, k+"="+v)
+		}
+		return out
 	}
 	st := store.New(env.Dynamo, store.Options{Table: env.Table})
 	d := docs.New(env.S3, docs.Options{UploadsBucket: env.Uploads, DocumentsBucket: env.Documents, SSE: docs.SSENone})
@@ -219,7 +234,7 @@ func TestFunctionsUnderRIE(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	invoke(t, "intake", fnEnv, map[string]any{"Records": []any{map[string]any{
+	invoke(t, "intake", fnEnv("intake"), map[string]any{"Records": []any{map[string]any{
 		"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "eu-south-1", "eventName": "ObjectCreated:Put",
 		"eventTime": time.Now().UTC().Format(time.RFC3339),
 		"s3": map[string]any{"bucket": map[string]any{"name": env.Uploads, "arn": "arn:aws:s3:::" + env.Uploads},
@@ -241,7 +256,7 @@ func TestFunctionsUnderRIE(t *testing.T) {
 	// dispatch: the scheduled event of the tenant's schedule.
 	schedule := map[string]any{"id": "smoke-" + domain.NewID(), "detail-type": "Scheduled Event", "source": "casellario.scheduler",
 		"time": time.Now().UTC().Format(time.RFC3339), "detail": map[string]any{"tenant": prato}}
-	invoke(t, "dispatch", fnEnv, schedule)
+	invoke(t, "dispatch", fnEnv("dispatch"), schedule)
 	batches, err := st.ListBatches(ctx, prato, office, nil, 10)
 	if err != nil || len(batches) != 1 {
 		t.Fatalf("after dispatch: %d batches (%v), want 1", len(batches), err)
@@ -259,7 +274,7 @@ func TestFunctionsUnderRIE(t *testing.T) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		schedule["id"] = "smoke-" + domain.NewID()
-		invoke(t, "poll", fnEnv, schedule)
+		invoke(t, "poll", fnEnv("poll"), schedule)
 		b, err := st.GetBatch(ctx, prato, bt.ID)
 		if err != nil {
 			t.Fatal(err)
