@@ -57,6 +57,14 @@ const (
 	DashboardName      = "casellario"
 )
 
+// ResumeCron: a catch-up dispatch every 10 minutes on weekdays finishes the batches a crash or an
+// outage left open (it gathers no new people: the cut-off stays the dispatch cron's). SweepCron: the
+// intake sweep every 5 minutes.
+const (
+	ResumeCron = "cron(0/10 * ? * MON-FRI *)"
+	SweepCron  = "cron(0/5 * * * ? *)"
+)
+
 // ScheduleName is the name of a tenant's schedule of fn (dispatch or poll): "casellario-poll-c-g999"
 // for c_g999 (underscores become hyphens).
 func ScheduleName(fn, tenant string) string {
@@ -196,7 +204,9 @@ func NewStack(scope constructs.Construct, id string, props *awscdk.StackProps, c
 			Description:   s("Casellario PEC credential; set the real value with put-secret-value (infra/README.md)"),
 			EncryptionKey: key,
 			GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
-				SecretStringTemplate: s(`{"note":"placeholder: replace with the real password"}`),
+				// "placeholder": true makes the functions refuse it (shared/pecmail): logging in with a
+				// random password would get the Comune's mailbox locked by its provider.
+				SecretStringTemplate: s(`{"placeholder":true,"note":"replace with {\"password\":\"...\"}"}`),
 				GenerateStringKey:    s("password"),
 				ExcludePunctuation:   jsii.Bool(true),
 			},
@@ -437,28 +447,44 @@ func NewStack(scope constructs.Construct, id string, props *awscdk.StackProps, c
 	// events.EventBridgeEvent) and names the tenant in detail.tenant.
 	rome := awscdk.TimeZone_EUROPE_ROME()
 	scheduleNames := map[string]map[string]string{}
-	schedule := func(fnName, tenant, expr string) {
+	// kind is the function, or "dispatch-resume" (a catch-up dispatch that only finishes open
+	// batches, between two cut-offs); tenant "" is a run over every tenant.
+	schedule := func(kind, tenant, expr string, enabled bool) {
+		fnName, detail := kind, map[string]interface{}{}
+		switch kind {
+		case "dispatch-resume":
+			fnName, detail["resume"] = "dispatch", true
+		case "intake-sweep":
+			fnName = "intake"
+		}
 		fn, ok := out.Functions[fnName]
 		if !ok {
 			return
+		}
+		if tenant != "" {
+			detail["tenant"] = tenant
 		}
 		input := awsscheduler.ScheduleTargetInput_FromObject(map[string]interface{}{
 			"id":          awsscheduler.ContextAttribute_ExecutionId(),
 			"time":        awsscheduler.ContextAttribute_ScheduledTime(),
 			"source":      "casellario.scheduler",
 			"detail-type": "Scheduled Event",
-			"detail":      map[string]interface{}{"tenant": tenant},
+			"detail":      detail,
 		})
-		name := ScheduleName(fnName, tenant)
-		if scheduleNames[tenant] == nil {
-			scheduleNames[tenant] = map[string]string{}
+		name, id, desc := ScheduleName(kind, tenant), title(kind)+"Schedule-"+tenant, fmt.Sprintf("%s for %s", kind, tenant)
+		if tenant == "" {
+			name, id, desc = "casellario-"+kind, title(kind)+"Schedule", kind+" for every Comune"
+		} else {
+			if scheduleNames[tenant] == nil {
+				scheduleNames[tenant] = map[string]string{}
+			}
+			scheduleNames[tenant][kind] = name
 		}
-		scheduleNames[tenant][fnName] = name
-		awsscheduler.NewSchedule(st, s(title(fnName)+"Schedule-"+tenant), &awsscheduler.ScheduleProps{
+		awsscheduler.NewSchedule(st, s(id), &awsscheduler.ScheduleProps{
 			ScheduleName: s(name),
-			Description:  s(fmt.Sprintf("%s for %s", fnName, tenant)),
+			Description:  s(desc),
 			Schedule:     awsscheduler.ScheduleExpression_Expression(s(expr), rome),
-			Enabled:      jsii.Bool(d.IsLive(tenant)),
+			Enabled:      jsii.Bool(enabled),
 			Target: awsschedulertargets.NewLambdaInvoke(fn, &awsschedulertargets.ScheduleTargetBaseProps{
 				Input:           input,
 				DeadLetterQueue: dlqs[fnName],
@@ -468,9 +494,13 @@ func NewStack(scope constructs.Construct, id string, props *awscdk.StackProps, c
 		})
 	}
 	for _, t := range cfg.Tenants.Tenants {
-		schedule("dispatch", t.ID, d.DispatchCronOf(t.ID))
-		schedule("poll", t.ID, d.Schedules.PollCron)
+		schedule("dispatch", t.ID, d.DispatchCronOf(t.ID), d.IsLive(t.ID))
+		schedule("dispatch-resume", t.ID, ResumeCron, d.IsLive(t.ID))
+		schedule("poll", t.ID, d.Schedules.PollCron, d.IsLive(t.ID))
 	}
+	// Uploads a crashed intake left half-way are taken in again by the sweep (shared/intake.Sweep); it
+	// touches no mailbox, so it runs for every Comune once one is live.
+	schedule("intake-sweep", "", SweepCron, len(d.Schedules.Live) > 0)
 
 	outputs := map[string]*string{"UploadsBucketName": uploadsName, "DocumentsBucketName": documentsName,
 		"TableName": table.TableName(), "KeyArn": key.KeyArn(), "NoticesQueueUrl": notices.QueueUrl(),

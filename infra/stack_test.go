@@ -392,8 +392,8 @@ func TestFunctionEnvironment(t *testing.T) {
 	docs := []string{"CASELLARIO_UPLOADS_BUCKET", "CASELLARIO_DOCUMENTS_BUCKET", "CASELLARIO_SSE", "CASELLARIO_KMS_KEY_ID"}
 	want := map[string][]string{
 		"intake":   {"CASELLARIO_NOTIFY_QUEUE_URL"},
-		"dispatch": {"CASELLARIO_NOTIFY_QUEUE_URL", "CASELLARIO_PEC_TRUST", "CASELLARIO_POLL_FOLDER", "CASELLARIO_GRACE"},
-		"poll": {"CASELLARIO_NOTIFY_QUEUE_URL", "CASELLARIO_PEC_TRUST", "CASELLARIO_POLL_DEADLINE", "CASELLARIO_POLL_FOLDER",
+		"dispatch": {"CASELLARIO_NOTIFY_QUEUE_URL", "CASELLARIO_PEC_TRUST", "CASELLARIO_GRACE"},
+		"poll": {"CASELLARIO_NOTIFY_QUEUE_URL", "CASELLARIO_PEC_TRUST", "CASELLARIO_POLL_DEADLINE",
 			"CASELLARIO_OVERDUE_AFTER"},
 		"api": {"CASELLARIO_PEC_TRUST", "CASELLARIO_PROTOCOL_GROUP", "CASELLARIO_PUBLIC_URL", "CASELLARIO_OIDC_ISSUER",
 			"CASELLARIO_OIDC_AUDIENCE", "CASELLARIO_OIDC_CLIENT_ID", "CASELLARIO_OIDC_AUTHORIZE_URL", "CASELLARIO_OIDC_TOKEN_URL",
@@ -427,7 +427,7 @@ func TestFunctionEnvironment(t *testing.T) {
 		{"poll", "CASELLARIO_PEC_TRUST", LayerDir + "/pec-trust.pem"},
 		{"poll", "CASELLARIO_POLL_DEADLINE", "4m"},
 		{"poll", "CASELLARIO_OVERDUE_AFTER", "240h"},
-		{"dispatch", "CASELLARIO_GRACE", "10m"},
+		{"dispatch", "CASELLARIO_GRACE", "5m"},
 		{"intake", "CASELLARIO_RETENTION", "8760h"},
 		{"api", "CASELLARIO_PUBLIC_URL", "https://casellario.comune.prato.it/"},
 		{"api", "CASELLARIO_ACCESSIBILITY_URL", "https://form.agid.gov.it/view/comune-di-prato-casellario"},
@@ -508,11 +508,13 @@ func TestSchedules(t *testing.T) {
 		state map[string]string
 	}{
 		{"nothing live", fullStack(t), map[string]string{
-			"casellario-dispatch-c-g999": "DISABLED", "casellario-poll-c-g999": "DISABLED",
-			"casellario-dispatch-c-l537": "DISABLED", "casellario-poll-c-l537": "DISABLED"}},
+			"casellario-dispatch-c-g999": "DISABLED", "casellario-poll-c-g999": "DISABLED", "casellario-dispatch-resume-c-g999": "DISABLED",
+			"casellario-dispatch-c-l537": "DISABLED", "casellario-poll-c-l537": "DISABLED", "casellario-dispatch-resume-c-l537": "DISABLED",
+			"casellario-intake-sweep": "DISABLED"}},
 		{"Prato live", variantStack(t), map[string]string{
-			"casellario-dispatch-c-g999": "ENABLED", "casellario-poll-c-g999": "ENABLED",
-			"casellario-dispatch-c-l537": "DISABLED", "casellario-poll-c-l537": "DISABLED"}},
+			"casellario-dispatch-c-g999": "ENABLED", "casellario-poll-c-g999": "ENABLED", "casellario-dispatch-resume-c-g999": "ENABLED",
+			"casellario-dispatch-c-l537": "DISABLED", "casellario-poll-c-l537": "DISABLED", "casellario-dispatch-resume-c-l537": "DISABLED",
+			"casellario-intake-sweep": "ENABLED"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -535,12 +537,13 @@ func TestSchedules(t *testing.T) {
 	check(t, "targets", func() {
 		f.tpl.AllResourcesProperties(jsii.String("AWS::Scheduler::Schedule"), obj(
 			"Target", objectLike("DeadLetterConfig", obj("Arn", assertions.Match_AnyValue()), "RetryPolicy", assertions.Match_AnyValue(),
-				"Input", assertions.Match_StringLikeRegexp(jsii.String(`"detail":\{"tenant":"c_`))),
+				"Input", assertions.Match_StringLikeRegexp(jsii.String(`"detail":\{(?:"resume":true,)?("tenant":"c_[a-z0-9]+")?\}`))),
 		))
 	})
 	for name, expr := range map[string]string{
 		"casellario-dispatch-c-g999": deploy.DefaultDispatchCron, "casellario-dispatch-c-l537": "cron(30 12 ? * MON-FRI *)",
 		"casellario-poll-c-g999": deploy.DefaultPollCron, "casellario-poll-c-l537": deploy.DefaultPollCron,
+		"casellario-dispatch-resume-c-g999": ResumeCron, "casellario-intake-sweep": SweepCron,
 	} {
 		check(t, name, func() {
 			f.tpl.HasResourceProperties(jsii.String("AWS::Scheduler::Schedule"), obj("Name", name, "ScheduleExpression", expr))
@@ -555,7 +558,7 @@ func TestSchedules(t *testing.T) {
 	}
 	check(t, "schedule names output", func() {
 		f.tpl.HasOutput(jsii.String("ScheduleNames"), obj("Value",
-			`{"c_g999":{"dispatch":"casellario-dispatch-c-g999","poll":"casellario-poll-c-g999"},"c_l537":{"dispatch":"casellario-dispatch-c-l537","poll":"casellario-poll-c-l537"}}`))
+			`{"c_g999":{"dispatch":"casellario-dispatch-c-g999","dispatch-resume":"casellario-dispatch-resume-c-g999","poll":"casellario-poll-c-g999"},"c_l537":{"dispatch":"casellario-dispatch-c-l537","dispatch-resume":"casellario-dispatch-resume-c-l537","poll":"casellario-poll-c-l537"}}`))
 	})
 }
 
@@ -980,7 +983,7 @@ func TestAppFromDeploymentFile(t *testing.T) {
 		f.tpl.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(3))
 		f.tpl.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Api"), jsii.Number(0))
 		f.tpl.ResourceCountIs(jsii.String("AWS::Lambda::EventSourceMapping"), jsii.Number(0))
-		f.tpl.ResourceCountIs(jsii.String("AWS::Scheduler::Schedule"), jsii.Number(4))
+		f.tpl.ResourceCountIs(jsii.String("AWS::Scheduler::Schedule"), jsii.Number(7)) // per Comune dispatch, resume and poll; one sweep
 	})
 	check(t, "warning", func() {
 		assertions.Annotations_FromStack(f.stack.Stack).HasWarning(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("function api left out")))

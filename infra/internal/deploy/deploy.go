@@ -37,9 +37,8 @@ const (
 	DefaultSMTPPort            = 587
 	DefaultSMTPTLS             = "starttls"
 	DefaultPollDeadline        = "4m" // a minute under poll's 5-minute timeout
-	DefaultPollFolder          = "Archivio"
 	DefaultOverdueAfter        = "240h" // shared/poll.DefaultOverdueAfter
-	DefaultDispatchGrace       = "10m"  // shared/dispatch.DefaultGrace
+	DefaultDispatchGrace       = "5m"   // shared/dispatch.DefaultGrace
 	DefaultProtocolGroup       = "protocollo"
 	// APIEndpoint as page.publicUrl: the page is served at the HTTP API's own address, known only once
 	// the stack exists (stack output PageUrl).
@@ -143,7 +142,6 @@ type Functions struct {
 	// Lambda keeps 10 unreserved, so any reservation fails there; the poll lease in DynamoDB already
 	// keeps one run per mailbox.
 	PollReservedConcurrency int    `json:"pollReservedConcurrency,omitempty"`
-	PollFolder              string `json:"pollFolder,omitempty"`
 	OverdueAfter            string `json:"overdueAfter,omitempty"`
 	DispatchGrace           string `json:"dispatchGrace,omitempty"`
 	// S3PathStyle: path-style S3 addressing (LocalStack).
@@ -202,7 +200,6 @@ func (d *Deployment) defaults() {
 	def(&d.SMTP.TLS, DefaultSMTPTLS)
 	def(&d.Auth.ProtocolGroup, DefaultProtocolGroup)
 	def(&d.Functions.PollDeadline, DefaultPollDeadline)
-	def(&d.Functions.PollFolder, DefaultPollFolder)
 	def(&d.Functions.OverdueAfter, DefaultOverdueAfter)
 	def(&d.Functions.DispatchGrace, DefaultDispatchGrace)
 }
@@ -299,9 +296,6 @@ func (d *Deployment) Check() error {
 	}
 	if d.Functions.PollReservedConcurrency < 0 {
 		bad("functions.pollReservedConcurrency", "%d: want 0 (none) or more", d.Functions.PollReservedConcurrency)
-	}
-	if strings.ContainsAny(d.Functions.PollFolder, "\r\n") {
-		bad("functions.pollFolder", "a folder name on one line")
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%s:\n  %s", d.Path, strings.Join(errs, "\n  "))

@@ -43,9 +43,8 @@ func TestParseDefaults(t *testing.T) {
 		{"smtp tls", d.SMTP.TLS, "starttls"},
 		{"protocol group", d.Auth.ProtocolGroup, "protocollo"},
 		{"poll deadline", d.Functions.PollDeadline, "4m"},
-		{"poll folder", d.Functions.PollFolder, "Archivio"},
 		{"overdue", d.Functions.OverdueAfter, "240h"},
-		{"grace", d.Functions.DispatchGrace, "10m"},
+		{"grace", d.Functions.DispatchGrace, "5m"},
 		{"tenants file", d.File(d.TenantsFile), filepath.Join("deployments", "tenants.json")},
 		{"absolute file", d.File("/etc/x.pem"), "/etc/x.pem"},
 	} {
@@ -139,7 +138,6 @@ func TestParseErrors(t *testing.T) {
 		{"bad overdue", set("functions.overdueAfter", "10d"), "functions.overdueAfter"},
 		{"bad grace", set("functions.dispatchGrace", "-1m"), "functions.dispatchGrace"},
 		{"negative concurrency", set("functions.pollReservedConcurrency", -1), "functions.pollReservedConcurrency"},
-		{"folder on two lines", set("functions.pollFolder", "A\nB"), "functions.pollFolder"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -34,13 +34,11 @@ func (d *Deployment) Settings(function string) map[string]string {
 	switch function {
 	case "dispatch":
 		env["CASELLARIO_PEC_TRUST"] = trust // receipts count only when signed by a trusted provider
-		env["CASELLARIO_POLL_FOLDER"] = d.Functions.PollFolder
 		env["CASELLARIO_GRACE"] = d.Functions.DispatchGrace
 		tlsRoots()
 	case "poll":
 		env["CASELLARIO_PEC_TRUST"] = trust
 		env["CASELLARIO_POLL_DEADLINE"] = d.Functions.PollDeadline
-		env["CASELLARIO_POLL_FOLDER"] = d.Functions.PollFolder
 		env["CASELLARIO_OVERDUE_AFTER"] = d.Functions.OverdueAfter
 		tlsRoots()
 	case "api":
