@@ -61,11 +61,18 @@ func TestTriageCommands(t *testing.T) {
 		{"no command", []string{"triage", "--endpoints", ep}, 2, "usage"},
 		{"unknown command", []string{"triage", "--endpoints", ep, "route", id}, 2, "usage"},
 		{"show without id", []string{"triage", "--endpoints", ep, "show"}, 2, "usage"},
-		{"dismiss without reason", []string{"triage", "--endpoints", ep, "dismiss", id}, 2, "usage"},
+		{"dismiss without reason", []string{"triage", "--endpoints", ep, "dismiss", id, "--confirm"}, 2, "needs --reason"},
+		{"dismiss without confirming", []string{"triage", "--endpoints", ep, "dismiss", id, "--reason", "x"}, 2, "--confirm"},
+		{"assign without a request", []string{"triage", "--endpoints", ep, "assign", id}, 2, "--protocol and --date"},
+		{"assign with a bad date", []string{"triage", "--endpoints", ep, "assign", id, "--protocol", "CPEC-1", "--date", "1/1/2026"}, 2, "YYYY-MM-DD"},
+		{"assign to a number nobody has", []string{"triage", "--endpoints", ep, "assign", id, "--protocol", "CPEC-0999999", "--date", "2026-01-15"}, 1, "Nessuna richiesta"},
+		{"show as JSON", []string{"triage", "--endpoints", ep, "--json", "show", id}, 0, `"state": "open"`},
+		{"requests", []string{"triage", "--endpoints", ep, "requests", id}, 0, "PROTOCOL"},
+		{"text (recorded)", []string{"triage", "--endpoints", ep, "text", id}, 0, "Buongiorno"},
 		{"show unknown", []string{"triage", "--endpoints", ep, "show", "nope"}, 1, "casellario triage"},
 		{"assign to an unknown batch", []string{"triage", "--endpoints", ep, "assign", id, domain.NewID()}, 1, "casellario triage"},
-		{"show", []string{"triage", "--endpoints", ep, "show", id}, 0, `"state": "open"`},
-		{"dismiss", []string{"triage", "--endpoints", ep, "dismiss", id, "--reason", "pubblicità"}, 0, `"state": "dismissed"`},
+		{"show: the facts, not the storage", []string{"triage", "--endpoints", ep, "show", id}, 0, "(certified: the Procura)"},
+		{"dismiss", []string{"triage", "--endpoints", ep, "dismiss", id, "--reason", "pubblicità", "--confirm"}, 0, `"state": "dismissed"`},
 		{"dismissed is no longer listed", []string{"triage", "--endpoints", ep, "list"}, 0, "nothing to route"},
 		{"but --all shows it", []string{"triage", "--endpoints", ep, "list", "--all"}, 0, id},
 	}
@@ -80,6 +87,9 @@ func TestTriageCommands(t *testing.T) {
 				t.Fatalf("exit %d, stdout %q, stderr %q; want %d and %q", code, out, errs, tt.code, tt.text)
 			}
 		})
+	}
+	if _, out, _ := runCLI(t, "triage", "--endpoints", ep, "show", id); strings.Contains(out, "/pec/") || strings.Contains(out, ".eml") {
+		t.Errorf("show prints storage keys: %s", out)
 	}
 	it, err := run.Store.GetTriage(context.Background(), "c_g999", id)
 	if err != nil || it.Note != "pubblicità" || !strings.HasPrefix(string(it.Cause), "user:") || it.UpdatedAt.Before(time.Now().Add(-time.Minute)) {

@@ -48,7 +48,7 @@ func setup(ctx context.Context) (*api.Handler, error) {
 		if err != nil {
 			return nil, err
 		}
-		c.Reprocess = &poll.Handler{Store: env.Store, Triage: env.Store, Docs: env.Docs, Tenants: env.Tenants, Trust: trust, Log: env.Log}
+		c.Assign = &poll.Handler{Store: env.Store, Triage: env.Store, Docs: env.Docs, Tenants: env.Tenants, Trust: trust, Log: env.Log}
 	} else {
 		env.Log.Warn("api: CASELLARIO_PEC_TRUST not set: triage assign is unavailable")
 	}

@@ -44,7 +44,6 @@ import (
 	"github.com/casellario-pec/casellario/shared/docs"
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/namelist"
-	"github.com/casellario-pec/casellario/shared/poll"
 	"github.com/casellario-pec/casellario/shared/tenants"
 )
 
@@ -57,12 +56,6 @@ var webFS embed.FS
 // OpenAPI returns the OpenAPI 3 document of the API.
 func OpenAPI() []byte { return openapiJSON }
 
-// Reprocessor handles a triage item's message again against a batch
-// (poll.Handler.Reprocess).
-type Reprocessor interface {
-	Reprocess(ctx context.Context, tenant, triageID, batch string, cause domain.Cause) (poll.ReprocessResult, error)
-}
-
 // DevUser is a demo user of the local run, with its token.
 type DevUser struct {
 	User
@@ -71,12 +64,12 @@ type DevUser struct {
 
 // Config holds the handler's dependencies.
 type Config struct {
-	Store     domain.Store       // required
-	Triage    domain.TriageStore // required
-	Docs      *docs.Docs         // required
-	Tenants   *tenants.Config    // required
-	Auth      Authenticator      // required
-	Reprocess Reprocessor        // nil: triage assign answers 500
+	Store   domain.Store          // required
+	Triage  domain.TriageStore    // required
+	Docs    *docs.Docs            // required
+	Tenants *tenants.Config       // required
+	Auth    Authenticator         // required
+	Assign  domain.TriageAssigner // nil: triage assign answers 500
 	// DevUsers, when not nil, enables GET /api/v1/dev/users (local run only).
 	DevUsers func() []DevUser
 	// LoginURL is the sign-in page (Cognito hosted UI, implicit flow) the web
@@ -142,8 +135,11 @@ func New(cfg Config) *Handler {
 	auth("GET", v1+"/certificates/{subject}", h.getCertificate)
 	auth("GET", v1+"/triage", h.protocolOnly(h.listTriage))
 	auth("GET", v1+"/triage/{id}", h.protocolOnly(h.getTriage))
+	auth("GET", v1+"/triage/{id}/message", h.protocolOnly(h.getTriageMessage))
+	auth("GET", v1+"/triage/{id}/requests", h.protocolOnly(h.triageRequests))
 	auth("POST", v1+"/triage/{id}/assign", h.protocolOnly(h.assignTriage))
 	auth("POST", v1+"/triage/{id}/dismiss", h.protocolOnly(h.dismissTriage))
+	auth("POST", v1+"/triage/{id}/certificate", h.protocolOnly(h.chooseCertificate))
 
 	static, _ := fs.Sub(webFS, "web")
 	files := http.FileServerFS(static)
@@ -296,7 +292,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusConflict, "conflict", "L'operazione non è possibile nello stato attuale: aggiornare la pagina e riprovare.")
 	case code == domain.ETOOLARGE:
 		writeError(w, http.StatusRequestEntityTooLarge, "too_large", "Il file è troppo grande.")
-	case code == domain.EINVALID && errors.As(err, &de) && isItalian(de.Message):
+	case code == domain.EINVALID && errors.As(err, &de) && de.ForUsers:
 		writeError(w, http.StatusBadRequest, "invalid", de.Message)
 	case code == domain.EINVALID:
 		h.log.InfoContext(r.Context(), "api: invalid request", "route", routeOf(r), "err", err)
@@ -305,12 +301,6 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		h.log.ErrorContext(r.Context(), "api: request failed", "route", routeOf(r), "err", err)
 		writeError(w, http.StatusInternalServerError, "internal", msgInternal)
 	}
-}
-
-// isItalian tells the Italian messages written for clerks (they start with
-// an upper-case letter and end with a full stop) from English internals.
-func isItalian(s string) bool {
-	return s != "" && s[0] >= 'A' && s[0] <= 'Z' && strings.HasSuffix(s, ".")
 }
 
 func (h *Handler) now() time.Time {

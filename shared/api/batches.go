@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/casellario-pec/casellario/shared/domain"
@@ -200,40 +199,6 @@ func (h *Handler) getCertificate(w http.ResponseWriter, r *http.Request, u User)
 		"sha256": s.Certificate.SHA256})
 }
 
-// Triage (protocol office only).
-
-func (h *Handler) listTriage(w http.ResponseWriter, r *http.Request, u User) {
-	state := domain.TriageState(r.URL.Query().Get("state"))
-	switch {
-	case state == "":
-		state = domain.TriageOpen
-	case state == "all":
-		state = ""
-	case !state.Valid():
-		writeError(w, http.StatusBadRequest, "invalid", "Stato non valido: open, assigned, dismissed o all.")
-		return
-	}
-	items, err := h.cfg.Triage.ListTriage(r.Context(), u.Tenant, state, 200)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	views := make([]triageView, 0, len(items))
-	for _, it := range items {
-		views = append(views, viewTriage(it))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": views})
-}
-
-func (h *Handler) getTriage(w http.ResponseWriter, r *http.Request, u User) {
-	it, err := h.cfg.Triage.GetTriage(r.Context(), u.Tenant, r.PathValue("id"))
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, viewTriage(it))
-}
-
 // readBody decodes a small JSON body into v.
 func readBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
@@ -243,76 +208,4 @@ func readBody(w http.ResponseWriter, r *http.Request, v any) bool {
 		return false
 	}
 	return true
-}
-
-func (h *Handler) assignTriage(w http.ResponseWriter, r *http.Request, u User) {
-	var in struct {
-		Batch string `json:"batch"`
-		Note  string `json:"note"`
-	}
-	if !readBody(w, r, &in) {
-		return
-	}
-	in.Batch = strings.TrimSpace(in.Batch)
-	if !domain.ValidID(in.Batch) {
-		writeError(w, http.StatusBadRequest, "invalid", "Indicare l'identificativo della richiesta (lotto) a cui appartiene il messaggio.")
-		return
-	}
-	if h.cfg.Reprocess == nil {
-		h.fail(w, r, domain.Errorf(domain.EINTERNAL, "api: no reprocessor configured"))
-		return
-	}
-	ctx := r.Context()
-	id := r.PathValue("id")
-	if _, err := h.cfg.Triage.GetTriage(ctx, u.Tenant, id); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if _, err := h.cfg.Store.GetBatch(ctx, u.Tenant, in.Batch); err != nil {
-		if domain.ErrorCode(err) == domain.ENOTFOUND {
-			writeError(w, http.StatusBadRequest, "invalid", "Nessuna richiesta con questo identificativo.")
-			return
-		}
-		h.fail(w, r, err)
-		return
-	}
-	who := domain.CauseUser(u.Name)
-	// Handle the message first: an item whose message cannot be handled stays open.
-	res, err := h.cfg.Reprocess.Reprocess(ctx, u.Tenant, id, in.Batch, who)
-	if domain.ErrorCode(err) == domain.EINVALID {
-		h.log.InfoContext(ctx, "api: triage item not assignable", "tenant", u.Tenant, "item", id, "err", err)
-		writeError(w, http.StatusBadRequest, "invalid", "Il messaggio non può essere attribuito a una richiesta: non è una ricevuta né una risposta PEC leggibile. Archiviarlo con un motivo.")
-		return
-	}
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if note := strings.TrimSpace(in.Note); note != "" {
-		// Reprocess marked the item assigned; this adds the clerk's note to it.
-		if res.Item, err = h.cfg.Triage.AssignTriage(ctx, u.Tenant, id, in.Batch, note, who); err != nil {
-			h.fail(w, r, err)
-			return
-		}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"item": viewTriage(res.Item), "certificates": res.Certificates, "remaining": res.Remaining.Italian()})
-}
-
-func (h *Handler) dismissTriage(w http.ResponseWriter, r *http.Request, u User) {
-	var in struct {
-		Reason string `json:"reason"`
-	}
-	if !readBody(w, r, &in) {
-		return
-	}
-	if strings.TrimSpace(in.Reason) == "" {
-		writeError(w, http.StatusBadRequest, "invalid", "Indicare il motivo dell'archiviazione.")
-		return
-	}
-	it, err := h.cfg.Triage.DismissTriage(r.Context(), u.Tenant, r.PathValue("id"), strings.TrimSpace(in.Reason), domain.CauseUser(u.Name))
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, viewTriage(it))
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -230,7 +231,7 @@ func TestTriageRoutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	rp := &poll.Handler{Store: run.Store, Triage: run.Store, Docs: run.Docs, Tenants: run.Tenants, Trust: trust}
-	h := httptest.NewServer(newHandler(api.Config{Reprocess: rp}))
+	h := httptest.NewServer(newHandler(api.Config{Assign: rp}))
 	defer h.Close()
 	key := prato + "/pec/bb/triage-test.eml"
 	if _, err := run.Docs.Put(ctx, run.Docs.Document(key), "message/rfc822", strings.NewReader("Subject: hello\r\n\r\nnot a PEC message\r\n")); err != nil {
@@ -269,9 +270,16 @@ func TestTriageRoutes(t *testing.T) {
 		{"assign: unknown batch", "POST", base + "/assign", `{"batch":"` + domain.NewID() + `"}`, 400, "Nessuna richiesta"},
 		{"assign: unknown item", "POST", "/api/v1/triage/nothing/assign", `{"batch":"` + journey.batch + `"}`, 404, "not_found"},
 		{"assign: not a PEC message", "POST", base + "/assign", `{"batch":"` + journey.batch + `"}`, 400, "Archiviarlo"},
-		{"dismiss: no reason", "POST", base + "/dismiss", `{"reason":"  "}`, 400, "motivo"},
-		{"dismiss: unknown item", "POST", "/api/v1/triage/nothing/dismiss", `{"reason":"x"}`, 404, "not_found"},
-		{"dismiss", "POST", base + "/dismiss", `{"reason":"pubblicità"}`, 200, `"state":"dismissed"`},
+		{"assign: neither a request nor a protocol number", "POST", base + "/assign", `{"note":"x"}`, 400, "numero di protocollo"},
+		{"assign: a protocol number without date", "POST", base + "/assign", `{"protocol":"CPEC-0000001"}`, 400, "data"},
+		{"assign: another register", "POST", base + "/assign", `{"protocol":"PG-0000001","date":"2026-01-15"}`, 400, "non è quello"},
+		{"assign: no such number", "POST", base + "/assign", `{"protocol":"CPEC-0999999","date":"2026-01-15"}`, 400, "Nessuna richiesta"},
+		{"text of the message", "GET", base + "/message", "", 200, "not a PEC message"},
+		{"requests it may belong to", "GET", base + "/requests", "", 200, journey.batch},
+		{"dismiss: no reason", "POST", base + "/dismiss", `{"reason":"  ","confirm":true}`, 400, "motivo"},
+		{"dismiss: not confirmed", "POST", base + "/dismiss", `{"reason":"pubblicità"}`, 400, "confermare"},
+		{"dismiss: unknown item", "POST", "/api/v1/triage/nothing/dismiss", `{"reason":"x","confirm":true}`, 404, "not_found"},
+		{"dismiss", "POST", base + "/dismiss", `{"reason":"pubblicità","confirm":true}`, 200, `"state":"dismissed"`},
 		{"assign a dismissed item", "POST", base + "/assign", `{"batch":"` + journey.batch + `","note":"n"}`, 409, "conflict"},
 		{"list dismissed", "GET", "/api/v1/triage?state=dismissed", "", 200, it.ID},
 	}
@@ -281,7 +289,14 @@ func TestTriageRoutes(t *testing.T) {
 			t.Errorf("%s: %d %s; want %d with %q", s.name, code, b, s.want, s.contains)
 		}
 	}
-	// Without a reprocessor, assign is an internal error, not a silent success.
+	viewed := false
+	for _, e := range must(run.Store.Events(ctx, prato, it.ID)) {
+		viewed = viewed || (e.State == "viewed" && e.Cause == domain.CauseUser(protocolUser(prato).Name))
+	}
+	if !viewed {
+		t.Error("reading the message left no trace in the audit trail")
+	}
+	// Without an assigner, assign is an internal error, not a silent success.
 	code, b := call(t, "POST", "/api/v1/triage/"+it.ID+"/assign", prot, strings.NewReader(`{"batch":"`+journey.batch+`"}`), "application/json", nil)
 	if code != 500 || errorCode(t, b) != "internal" {
 		t.Errorf("assign without reprocessor: %d %s", code, b)
@@ -455,4 +470,81 @@ func TestCognitoClaims(t *testing.T) {
 	if _, err := (&api.JWTAuth{Issuer: "x", Keys: api.StaticKeys{Set: jose.JSONWebKeySet{}}}).Authenticate(context.Background(), tok); err == nil {
 		t.Error("empty key set accepted a token")
 	}
+}
+
+// TestTriageOverride: a PEC whose certified sender is not the Procura is
+// attributed to a request only with an explicit confirmation and a reason,
+// both recorded; without them nothing changes.
+func TestTriageOverride(t *testing.T) {
+	if journey.upload == "" {
+		TestOfficeJourney(t)
+	}
+	ctx := context.Background()
+	trust, err := pec.ParseTrustStore(run.World.CAPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := &poll.Handler{Store: run.Store, Triage: run.Store, Docs: run.Docs, Tenants: run.Tenants, Trust: trust}
+	h := httptest.NewServer(newHandler(api.Config{Assign: rp}))
+	defer h.Close()
+	var orig, env bytes.Buffer
+	orig.WriteString("From: cancelleria@pec.tribunale.test\r\nTo: protocollo@pec.comune.prato.test\r\nSubject: Certificati\r\n" +
+		"Message-ID: <override-1@pec.tribunale.test>\r\n\r\nIn allegato.\r\n")
+	if _, err := pec.WriteEnvelope(&env, orig.Bytes(), pec.EnvelopeSpec{Recipients: []pec.Recipient{{Address: "protocollo@pec.comune.prato.test",
+		Type: pec.RecipientCertificato}}, Domain: "gestore.sim.test"}, run.World.Provider.Signer()); err != nil {
+		t.Fatal(err)
+	}
+	key := prato + "/pec/cc/override-test.eml"
+	if _, err := run.Docs.Put(ctx, run.Docs.Document(key), "message/rfc822", bytes.NewReader(env.Bytes())); err != nil {
+		t.Fatal(err)
+	}
+	it, _, err := run.Store.CreateTriage(ctx, domain.TriageItem{Tenant: prato, Mailbox: "protocollo@pec.comune.prato.test",
+		MessageKey: key, Kind: "posta-certificata", Reason: domain.Because(domain.ReasonNotProcura, "certified sender not the Procura")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prot := token(t, protocolUser(prato))
+	post := func(body string) (int, []byte) {
+		req, _ := http.NewRequest("POST", h.URL+"/api/v1/triage/"+it.ID+"/assign", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+prot)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	before := must(run.Store.Events(ctx, prato, journey.batch))
+	for _, body := range []string{`{"batch":"` + journey.batch + `"}`, `{"batch":"` + journey.batch + `","override":{"confirm":true}}`,
+		`{"batch":"` + journey.batch + `","override":{"reason":"telefonata"}}`} {
+		code, b := post(body)
+		if code != 409 || errorCode(t, b) != "override_required" || !bytes.Contains(b, []byte("mittente certificato")) {
+			t.Fatalf("%s: %d %s", body, code, b)
+		}
+	}
+	if after := must(run.Store.Events(ctx, prato, journey.batch)); len(after) != len(before) {
+		t.Fatal("a refused assignment changed the request's trail")
+	}
+	code, b := post(`{"batch":"` + journey.batch + `","override":{"confirm":true,"reason":"la cancelleria scrive per conto della Procura"}}`)
+	if code != 200 || !bytes.Contains(b, []byte(`"state":"assigned"`)) || !bytes.Contains(b, []byte("mittente certificato")) {
+		t.Fatalf("override: %d %s", code, b)
+	}
+	recorded := false
+	for _, e := range must(run.Store.Events(ctx, prato, journey.batch)) {
+		recorded = recorded || (strings.Contains(e.Detail, "overriding the failed checks sender") && strings.Contains(e.Detail, "cancelleria") &&
+			e.Cause == domain.CauseUser(protocolUser(prato).Name))
+	}
+	if !recorded {
+		t.Error("the override is not in the request's audit trail")
+	}
+}
+
+// must returns v, failing the test on err.
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

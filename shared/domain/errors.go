@@ -20,7 +20,10 @@ const (
 type Error struct {
 	Code    string
 	Message string
-	Err     error // the cause, for logs; never shown to office users
+	// ForUsers says Message is Italian, written for office users: the API
+	// shows it as it is. Other messages are English, for operators.
+	ForUsers bool
+	Err      error // the cause, for logs; never shown to office users
 }
 
 func (e *Error) Error() string {
@@ -35,6 +38,11 @@ func (e *Error) Unwrap() error { return e.Err }
 // Errorf returns an *Error with the given code and formatted message.
 func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Userf returns an *Error whose message, in Italian, is for office users.
+func Userf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), ForUsers: true}
 }
 
 // ErrorCode returns the code of the first *Error in err's chain, EINTERNAL for any

@@ -347,6 +347,9 @@ type BatchStore interface {
 	SetMessageID(ctx context.Context, tenant, batch, messageID string) (Batch, error)
 	// BatchByMessageID returns the batch an outgoing Message-ID belongs to.
 	BatchByMessageID(ctx context.Context, tenant, messageID string) (Batch, error)
+	// BatchByProtocol returns the batch the built-in register (AOO,
+	// registry, year) gave number; ENOTFOUND for others.
+	BatchByProtocol(ctx context.Context, tenant, aoo, registry string, year int, number string) (Batch, error)
 	// RecordSendAttempt notes, just before a submission to the provider, that
 	// one starts now (SendAttempts+1, LastSendAttempt = at); a zero at clears
 	// LastSendAttempt (the submission certainly did not leave). Protocolled

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -31,6 +32,7 @@ type TriageItem struct {
 	MessageID  string      `json:"message_id,omitempty"` // of the message read (the envelope's), with angle brackets
 	Kind       string      `json:"kind"`                 // PEC kind (pec.Kind) or "unreadable"
 	Reason     Reason      `json:"reason"`               // why it needs a person
+	Facts      TriageFacts `json:"facts"`
 	CreatedAt  time.Time   `json:"created_at"`
 	State      TriageState `json:"state"`
 	Batch      string      `json:"batch,omitempty"` // when assigned
@@ -85,4 +87,103 @@ type AttemptKey struct {
 type MessageAttempts struct {
 	Count       int    // attempts started, this one included
 	LastFailure string // why the previous attempt failed, when it said so
+}
+
+// TriageFacts are what the protocol office needs to decide about a message
+// without opening it: who certified it, what it says it is about, how it is
+// signed, what it quotes and carries. They may name people (a subject, a
+// file name): shown to the protocol office only, never logged.
+type TriageFacts struct {
+	// Sender is the certified sender (daticert.xml mittente, inside the
+	// provider's signature); for a message without daticert, its From.
+	Sender          string    `json:"sender,omitempty"`
+	SenderCertified bool      `json:"sender_certified"` // Sender comes from daticert.xml
+	SenderIsProcura bool      `json:"sender_is_procura"`
+	Subject         string    `json:"subject,omitempty"`
+	Date            time.Time `json:"date,omitzero"`
+	Signature       string    `json:"signature,omitempty"` // valid, untrusted, invalid, absent
+	Signer          string    `json:"signer,omitempty"`    // the provider's certificate subject
+	// RefersTo is the Message-ID a receipt is about, or the In-Reply-To of a reply.
+	RefersTo   string          `json:"refers_to,omitempty"`
+	References []QuotedRef     `json:"references,omitempty"` // protocol numbers quoted
+	Files      []AttachedFile  `json:"files,omitempty"`
+	Candidates []CandidateFact `json:"candidates,omitempty"` // second certificates kept for certified people
+}
+
+// QuotedRef is a protocol number a message quotes, with its date when quoted.
+type QuotedRef struct {
+	Reference string `json:"reference"` // as our letters write it ("CPEC-0000012", "0000123")
+	Date      Date   `json:"date,omitzero"`
+}
+
+// AttachedFile is an attachment of a message.
+type AttachedFile struct {
+	Name        string `json:"name"`
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+}
+
+// CandidateFact is a further certificate kept for a certified person.
+type CandidateFact struct {
+	Subject   string `json:"subject"`   // subject id
+	Standing  string `json:"standing"`  // SHA-256 of the certificate that stands
+	Candidate string `json:"candidate"` // SHA-256 of the one received now
+}
+
+// Check is a verification a message failed, which only a person may
+// override (with a reason, in the audit trail).
+type Check string
+
+// Checks an assignment may have to override.
+const (
+	CheckSignature Check = "signature"  // the provider's signature did not verify against the trust store
+	CheckSender    Check = "sender"     // the certified sender is not the Procura
+	CheckMessageID Check = "message-id" // a receipt about another Message-ID than the request's
+)
+
+var checksIT = map[Check]string{
+	CheckSignature: "la firma del gestore PEC non è verificata",
+	CheckSender:    "il mittente certificato non è la Procura",
+	CheckMessageID: "la ricevuta si riferisce a un messaggio diverso da quello della richiesta",
+}
+
+// Italian says what failed, for the protocol office.
+func (c Check) Italian() string {
+	if s, ok := checksIT[c]; ok {
+		return s
+	}
+	return string(c)
+}
+
+// Override is a person's explicit decision to attribute a message whose
+// checks failed: a confirmation and a reason, both required.
+type Override struct {
+	Confirm bool   `json:"confirm"`
+	Reason  string `json:"reason"`
+}
+
+// ChecksFailed is returned by an assignment that needs an Override.
+type ChecksFailed struct{ Checks []Check }
+
+func (e *ChecksFailed) Error() string {
+	var s []string
+	for _, c := range e.Checks {
+		s = append(s, string(c))
+	}
+	return "checks failed, an explicit override with a reason is required: " + strings.Join(s, ", ")
+}
+
+// AssignResult is what assigning a triage item to a request did.
+type AssignResult struct {
+	Item         TriageItem
+	Certificates int
+	Overridden   []Check
+	// Remaining says what still could not be handled (zero when all was).
+	Remaining Reason
+}
+
+// TriageAssigner handles a triage item's message again against the request a
+// person chose (shared/poll implements it).
+type TriageAssigner interface {
+	Assign(ctx context.Context, tenant, triageID, batch string, o Override, cause Cause) (AssignResult, error)
 }

@@ -88,11 +88,11 @@ func ManualProtocol(meta map[string]string) (*domain.Protocol, error) {
 	}
 	num, ok := protocol.Normalize(n)
 	if !ok {
-		return nil, domain.Errorf(domain.EINVALID, "Numero di protocollo %q non valido: indicare solo cifre.", n)
+		return nil, domain.Userf(domain.EINVALID, "Numero di protocollo %q non valido: indicare solo cifre.", n)
 	}
 	t, err := time.Parse(time.DateOnly, d)
 	if err != nil {
-		return nil, domain.Errorf(domain.EINVALID, "Data di protocollo %q non valida: indicarla come AAAA-MM-GG.", d)
+		return nil, domain.Userf(domain.EINVALID, "Data di protocollo %q non valida: indicarla come AAAA-MM-GG.", d)
 	}
 	return &domain.Protocol{Number: num, Date: domain.DateOf(t)}, nil
 }

@@ -71,7 +71,7 @@ func (r *Run) serveAPI() (string, []User, error) {
 		dev[i] = api.DevUser{User: api.User{Name: u.Name, Tenant: u.Tenant, Office: u.Office, Role: u.Role}, Token: u.Token}
 	}
 	h := api.New(api.Config{Store: r.Store, Triage: r.Store, Docs: r.Docs, Tenants: r.Tenants, Auth: iss.Auth(),
-		Reprocess: r.pipeline.poll, DevUsers: func() []api.DevUser { return dev }, Log: r.log.With("function", "api")})
+		Assign: r.pipeline.poll, DevUsers: func() []api.DevUser { return dev }, Log: r.log.With("function", "api")})
 	addr := r.opts.APIAddr
 	if addr == "" {
 		addr = "127.0.0.1:0"

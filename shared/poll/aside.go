@@ -83,8 +83,12 @@ func (b *inbox) triageAside(ctx context.Context, s mailbox.Summary, hd header, k
 	case hd.Trasporto != "":
 		kind = hd.Trasporto
 	}
+	facts := domain.TriageFacts{Subject: hd.Subject, RefersTo: hd.Ref}
+	if len(hd.Senders) > 0 {
+		facts.Sender = hd.Senders[0] // from the header: not certified
+	}
 	it, created, err := h.Triage.CreateTriage(ctx, domain.TriageItem{Tenant: t.ID, Mailbox: t.PEC.Address, MessageKey: key,
-		MessageID: hd.MessageID, Kind: kind, Reason: why, CreatedAt: h.now(), Cause: causeOf(hd.MessageID, fmt.Sprintf("uid-%d-%d", b.uidValidity, s.UID))})
+		MessageID: hd.MessageID, Kind: kind, Reason: why, Facts: facts, CreatedAt: h.now(), Cause: causeOf(hd.MessageID, fmt.Sprintf("uid-%d-%d", b.uidValidity, s.UID))})
 	if err != nil {
 		return err
 	}

@@ -146,6 +146,7 @@ func (h *Handler) certificates(ctx context.Context, t *tenants.Tenant, m *pec.Me
 			if err != nil {
 				return err
 			}
+			res.candidates = append(res.candidates, domain.CandidateFact{Subject: s.ID, Standing: s.Certificate.SHA256, Candidate: sha})
 			*s = ns
 			second = true
 			problems = append(problems, fmt.Sprintf("subject %s is certified already: a different certificate (SHA-256 %.12s) is kept as a candidate", s.ID, sha))

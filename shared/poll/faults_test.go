@@ -3,6 +3,7 @@ package poll_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -115,9 +116,20 @@ func TestTriage(t *testing.T) {
 			bad = it
 		}
 	}
-	res := must[poll.ReprocessResult](t)(f.h.Reprocess(ctx, f.t.ID, bad.ID, b.ID, domain.CauseUser("protocollo")))
-	if res.Item.State != domain.TriageAssigned || res.Item.Batch != b.ID || !res.Remaining.IsZero() {
-		t.Errorf("reprocess: %+v", res)
+	// A badly signed receipt needs an explicit override.
+	_, err := f.h.Assign(ctx, f.t.ID, bad.ID, b.ID, domain.Override{}, domain.CauseUser("protocollo"))
+	var cf *domain.ChecksFailed
+	if !errors.As(err, &cf) || len(cf.Checks) != 1 || cf.Checks[0] != domain.CheckSignature {
+		t.Fatalf("assign without override: %v", err)
+	}
+	if st := f.state(t, b.ID); st != domain.BatchSent {
+		t.Fatalf("a refused assignment changed the batch to %s", st)
+	}
+	res := must[domain.AssignResult](t)(f.h.Assign(ctx, f.t.ID, bad.ID, b.ID, domain.Override{Confirm: true, Reason: "the provider's new certificate, not yet in the trust store"},
+		domain.CauseUser("protocollo")))
+	if res.Item.State != domain.TriageAssigned || res.Item.Batch != b.ID || !res.Remaining.IsZero() || len(res.Overridden) != 1 ||
+		!strings.Contains(res.Item.Note, "overriding the failed checks signature") {
+		t.Errorf("assign: %+v", res)
 	}
 	if st := f.state(t, b.ID); st != domain.BatchAccepted {
 		t.Errorf("confirmed receipt: batch %s", st)

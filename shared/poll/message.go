@@ -22,6 +22,7 @@ type result struct {
 	triage                          domain.Reason
 	batch                           string
 	receipts, replies, certificates int
+	candidates                      []domain.CandidateFact // second certificates kept
 }
 
 // handled is what became of one message.
@@ -84,8 +85,10 @@ func (h *Handler) handleRaw(ctx context.Context, t *tenants.Tenant, raw []byte, 
 		if m != nil {
 			kind = string(m.Kind)
 		}
+		facts := factsOf(t, m)
+		facts.Candidates = res.candidates
 		it, created, err := h.Triage.CreateTriage(ctx, domain.TriageItem{Tenant: t.ID, Mailbox: t.PEC.Address, MessageKey: key,
-			MessageID: msgID, Kind: kind, Reason: res.triage, CreatedAt: h.now(), Cause: causeOf(msgID, sha)})
+			MessageID: msgID, Kind: kind, Reason: res.triage, Facts: facts, CreatedAt: h.now(), Cause: causeOf(msgID, sha)})
 		if err != nil {
 			return handled{}, err
 		}

@@ -52,11 +52,6 @@ func (a *attribution) add(b domain.Batch, strong bool, why string) {
 // repliable are the states of a batch a reply may be about.
 var repliable = []domain.BatchState{domain.BatchSent, domain.BatchAccepted, domain.BatchDelivered, domain.BatchReplied, domain.BatchCompleted}
 
-// protocolLookup is the store's BatchByProtocol (shared/store).
-type protocolLookup interface {
-	BatchByProtocol(ctx context.Context, tenant, aoo, registry string, year int, number string) (domain.Batch, error)
-}
-
 // attribute collects the evidence a reply carries.
 func (h *Handler) attribute(ctx context.Context, t *tenants.Tenant, m *pec.Message, subject, body string) (attribution, error) {
 	var a attribution
@@ -87,12 +82,8 @@ func (h *Handler) attribute(ctx context.Context, t *tenants.Tenant, m *pec.Messa
 		a.quoted = append(a.quoted, ref)
 		var found []domain.Batch
 		if r.Register != "" {
-			pl, ok := h.Store.(protocolLookup)
-			if !ok {
-				continue
-			}
 			for _, y := range yearsOf(r, h.now().Year()) {
-				b, err := pl.BatchByProtocol(ctx, t.ID, t.AOO, r.Register, y, r.Number)
+				b, err := h.Store.BatchByProtocol(ctx, t.ID, t.AOO, r.Register, y, r.Number)
 				if err == nil {
 					found = append(found, b)
 				} else if c := domain.ErrorCode(err); c != domain.ENOTFOUND && c != domain.EINVALID {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"encoding/base32"
 	"encoding/hex"
 	"regexp"
@@ -74,6 +75,7 @@ type triageItem struct {
 	Kind       string    `dynamodbav:"kind"`
 	Reason     string    `dynamodbav:"reason"`
 	ReasonCode string    `dynamodbav:"reason_code,omitempty"`
+	Facts      string    `dynamodbav:"facts,omitempty"` // JSON of domain.TriageFacts
 	State      string    `dynamodbav:"state"`
 	Batch      string    `dynamodbav:"batch,omitempty"`
 	Note       string    `dynamodbav:"note,omitempty"`
@@ -84,7 +86,11 @@ type triageItem struct {
 }
 
 func (it triageItem) domain() domain.TriageItem {
-	return domain.TriageItem{ID: it.ID, Tenant: it.Tenant, Mailbox: it.Mailbox, MessageKey: it.MessageKey, MessageID: it.MessageID,
+	var facts domain.TriageFacts
+	if it.Facts != "" {
+		_ = json.Unmarshal([]byte(it.Facts), &facts) // written by us; a damaged copy shows no facts
+	}
+	return domain.TriageItem{ID: it.ID, Facts: facts, Tenant: it.Tenant, Mailbox: it.Mailbox, MessageKey: it.MessageKey, MessageID: it.MessageID,
 		Kind: it.Kind, Reason: reasonOf(it.ReasonCode, it.Reason), CreatedAt: it.CreatedAt, State: domain.TriageState(it.State), Batch: it.Batch,
 		Note: it.Note, UpdatedAt: it.UpdatedAt, Cause: domain.Cause(it.Cause), Version: it.Ver}
 }
@@ -108,7 +114,11 @@ func (s *Dynamo) CreateTriage(ctx context.Context, t domain.TriageItem) (domain.
 	}
 	id := TriageID(t.Tenant, t.MessageKey)
 	at := t.CreatedAt.UTC().Truncate(time.Microsecond)
-	it := triageItem{PK: triagePK(t.Tenant, id), SK: skTriage, Type: "triage",
+	facts, err := json.Marshal(t.Facts)
+	if err != nil {
+		return domain.TriageItem{}, false, internal(err, "encoding triage facts")
+	}
+	it := triageItem{Facts: string(facts),PK: triagePK(t.Tenant, id), SK: skTriage, Type: "triage",
 		GSI1PK: triageOpenPK(t.Tenant), GSI1SK: created(at, id), GSI2PK: triageAllPK(t.Tenant), GSI2SK: created(at, id),
 		ID: id, Tenant: t.Tenant, Mailbox: strings.ToLower(t.Mailbox), MessageKey: t.MessageKey, MessageID: t.MessageID,
 		Kind: t.Kind, Reason: t.Reason.Detail, ReasonCode: string(t.Reason.Code), State: string(domain.TriageOpen), CreatedAt: at, UpdatedAt: at, Cause: string(t.Cause), Ver: 1}
