@@ -80,8 +80,14 @@ type Attachment struct {
 	// Container is the name of the .eml or .p7m attachment this one was found in,
 	// "" for the message's own attachments.
 	Container string
-	// Signature is the CAdES signature of a content unwrapped from a .p7m, else nil.
+	// Signature is the CAdES signature of a .p7m file and of the content
+	// unwrapped from it, else nil.
 	Signature *Signature
+	// Encrypted marks a CMS enveloped-data part (S/MIME or .p7m encrypted for
+	// the Comune); Decrypted tells whether it could be opened (its content is
+	// then the next attachment, with this one as Container).
+	Encrypted bool
+	Decrypted bool
 
 	open func() (io.Reader, error)
 }
