@@ -121,6 +121,22 @@ func printMessage(w io.Writer, m *pec.Message) {
 	line("subject", v.Subject)
 	line("issuer", v.Issuer)
 	line("timestamp", v.Timestamp)
+	line("consegna", v.Consegna)
+	for _, r := range v.Ricezione {
+		line("ricezione", r)
+	}
+	if v.SecurityWarning {
+		line("security", "X-VerificaSicurezza: errore")
+	}
+	if v.DSN {
+		line("dsn", "delivery status notification")
+	}
+	if v.Rewrapped {
+		line("rewrapped in", strings.TrimSpace(v.Wrapper.MessageID+" from "+v.Wrapper.From)+", outer signature "+string(v.Wrapper.Signature.Status))
+	}
+	if v.REM.Subject != "" {
+		line("rem subject", v.REM.Subject)
+	}
 	sig := string(v.Signature.Status)
 	if v.Signature.Signer != "" {
 		sig += " (" + v.Signature.Signer + ")"
@@ -136,7 +152,16 @@ func printMessage(w io.Writer, m *pec.Message) {
 		line("original to", strings.Join(v.Original.To, ", "))
 	}
 	for _, a := range v.Attachments {
-		line("attachment", fmt.Sprintf("%s (%s, %d bytes, sha256 %s)", a.Name, a.ContentType, a.Size, a.SHA256))
+		extra := ""
+		if a.Signature.Status != "" {
+			extra += ", signature " + string(a.Signature.Status)
+		}
+		if a.Encrypted && !a.Decrypted {
+			extra += ", encrypted, not opened"
+		} else if a.Encrypted {
+			extra += ", encrypted, opened"
+		}
+		line("attachment", fmt.Sprintf("%s (%s, %d bytes, sha256 %s%s)", a.Name, a.ContentType, a.Size, a.SHA256, extra))
 	}
 	for _, p := range v.Problems {
 		line("problem", p)
