@@ -186,4 +186,3 @@ func parseDate(v string) time.Time {
 	}
 	return t
 }
-
