@@ -2,6 +2,7 @@ package pec
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -163,7 +164,7 @@ func collectAttachments(e *entity, container string, depth int, out *[]Attachmen
 		}
 	}
 	if isP7M(name, e.mediaType) && e.params["smime-type"] != "enveloped-data" {
-		data, err := io.ReadAll(decodeTransfer(e.encoding(), bytes.NewReader(e.body())))
+		data, err := ctx.decodeAll(e)
 		if err != nil {
 			addProblem(&ctx.probs, ProblemEncoding, "attachment with invalid "+encName(e.encoding())+" data")
 		}
@@ -176,27 +177,35 @@ func collectAttachments(e *entity, container string, depth int, out *[]Attachmen
 	*out = append(*out, hashEntity(e, name, container, ctx))
 }
 
+// digestAttachment is bytesAttachment reusing the SHA-256 a CAdES check computed.
+func digestAttachment(data []byte, memo *digestMemo, name, ct, container string, open func() (io.Reader, error)) Attachment {
+	if memo != nil {
+		if sum, ok := memo.sums[crypto.SHA256]; ok {
+			return Attachment{Name: name, ContentType: ct, Size: int64(len(data)), SHA256: hex.EncodeToString(sum), Container: container, open: open}
+		}
+	}
+	return bytesAttachment(data, name, ct, container, open)
+}
+
 func bytesAttachment(data []byte, name, ct, container string, open func() (io.Reader, error)) Attachment {
 	sum := sha256.Sum256(data)
 	return Attachment{Name: name, ContentType: ct, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:]), Container: container, open: open}
 }
 
-// hashEntity hashes the decoded body of e while streaming it.
+// hashEntity hashes the decoded body of e in one pass over the message.
 func hashEntity(e *entity, name, container string, ctx *readCtx) Attachment {
 	open := func() (io.Reader, error) {
 		return decodeTransfer(e.encoding(), bytes.NewReader(e.body())), nil
 	}
-	h := sha256.New()
-	r, _ := open()
-	n, err := io.CopyBuffer(h, r, ctx.copyBuf())
-	sum := hex.EncodeToString(h.Sum(nil))
+	n, sum, err := ctx.hashBody(e)
+	hexSum := hex.EncodeToString(sum)
 	if err != nil {
 		addProblem(&ctx.probs, ProblemEncoding, "attachment with invalid "+encName(e.encoding())+" data: no hash")
-		n, sum = 0, ""
+		n, hexSum = 0, ""
 	}
 	return Attachment{
 		Name: name, ContentType: e.mediaType, Size: n,
-		SHA256: sum, Container: container, open: open,
+		SHA256: hexSum, Container: container, open: open,
 	}
 }
 
@@ -206,11 +215,13 @@ func hashEntity(e *entity, name, container string, ctx *readCtx) Attachment {
 func unwrapP7M(e *entity, data []byte, name string, out *[]Attachment, ctx *readCtx) {
 	container := name
 	for level := range 4 { // .p7m.p7m: signed again
-		content, sig, err := openCAdES(data, ctx)
+		content, sig, memo, err := openCAdESMemo(data, ctx)
 		if err != nil {
 			addProblem(&ctx.probs, ProblemAttachment, "a .p7m attachment could not be unwrapped: "+err.Error())
+			(*out)[len(*out)-1].Signature = &Signature{Status: SignatureInvalid, Reason: err.Error()}
 			return
 		}
+		(*out)[len(*out)-1].Signature = &sig // the .p7m file's own signature
 		inner := name
 		if strings.HasSuffix(strings.ToLower(inner), ".p7m") {
 			inner = inner[:len(inner)-4]
@@ -222,7 +233,7 @@ func unwrapP7M(e *entity, data []byte, name string, out *[]Attachment, ctx *read
 		if ct == "" {
 			ct = "application/octet-stream"
 		}
-		a := bytesAttachment(content, inner, ct, container, func() (io.Reader, error) {
+		a := digestAttachment(content, memo, inner, ct, container, func() (io.Reader, error) {
 			d, err := io.ReadAll(decodeTransfer(e.encoding(), bytes.NewReader(e.body())))
 			if err != nil {
 				return nil, err

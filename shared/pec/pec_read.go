@@ -1,9 +1,7 @@
 package pec
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 	"strings"
 )
 
@@ -38,10 +36,12 @@ func (pecFormat) read(m *Message, msg *entity, ctx *readCtx) {
 	}
 	m.Format = "pec"
 	m.MessageID = h.MessageID("Message-ID")
-	m.Time = parseDate(h.Get("Date"))
 	m.SecurityWarning = securityWarning(h, ctx)
 	if dati != nil {
 		m.Daticert = readDaticert(dati, ctx)
+	}
+	if m.Daticert == nil || m.Daticert.Time.IsZero() {
+		m.Time = parseDate(h.Get("Date")) // the daticert time, inside the signature, wins
 	}
 	d := m.Daticert
 	kind := pecKind(h, ricevuta, trasporto, d, sv.signed && dati != nil, ctx)
@@ -129,7 +129,10 @@ func (pecFormat) read(m *Message, msg *entity, ctx *readCtx) {
 
 // readDaticert decodes and parses a daticert.xml part; nil when unreadable.
 func readDaticert(dati *entity, ctx *readCtx) *Daticert {
-	data, err := io.ReadAll(io.LimitReader(decodeTransfer(dati.encoding(), bytes.NewReader(dati.body())), MaxDaticertSize+1))
+	data, err := ctx.decodeAll(dati)
+	if len(data) > MaxDaticertSize+1 {
+		data = data[:MaxDaticertSize+1]
+	}
 	if err != nil {
 		addProblem(&ctx.probs, ProblemEncoding, "daticert.xml with invalid "+encName(dati.encoding())+" data")
 	}

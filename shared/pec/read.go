@@ -51,6 +51,7 @@ type readCtx struct {
 	now          func() time.Time
 	fallbackTime time.Time
 	buf          []byte
+	tb           *transferBuffers
 }
 
 func (ctx *readCtx) copyBuf() []byte {
@@ -129,6 +130,7 @@ func Parse(raw []byte, opts ReadOptions) (*Message, error) {
 	}
 	m := &Message{raw: raw, root: root, Header: root.header}
 	m.read(ctx)
+	ctx.release()
 	m.Problems = ctx.probs
 	return m, nil
 }

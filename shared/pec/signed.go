@@ -1,10 +1,5 @@
 package pec
 
-import (
-	"bytes"
-	"io"
-)
-
 // signedView is a message seen through its S/MIME signature: the content the
 // provider signed, and what is needed to check the signature.
 type signedView struct {
@@ -32,7 +27,7 @@ func openSigned(msg *entity, ctx *readCtx) signedView {
 		}
 	case isOpaqueSigned(msg):
 		v.signed = true
-		data, err := io.ReadAll(decodeTransfer(msg.encoding(), bytes.NewReader(msg.body())))
+		data, err := ctx.decodeAll(msg)
 		if err != nil {
 			v.opaque = Signature{Status: SignatureInvalid, Reason: "signed content is not valid " + encName(msg.encoding()) + " data"}
 			break
