@@ -30,6 +30,7 @@ type entity struct {
 	params    map[string]string
 	children  []*entity // multipart parts
 	inner     *entity   // message/rfc822 content
+	decrypted *entity   // the opened content of S/MIME enveloped-data
 	depth     int
 }
 

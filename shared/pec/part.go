@@ -50,6 +50,9 @@ func findText(e *entity, depth int) *entity {
 	if e.mediaType == "text/plain" && e.disposition() != "attachment" {
 		return e
 	}
+	if e.decrypted != nil {
+		return findText(e.decrypted, depth+1)
+	}
 	for _, c := range e.children {
 		if t := findText(c, depth+1); t != nil {
 			return t
@@ -124,6 +127,11 @@ func newPart(e *entity, ctx *readCtx) *Part {
 	return p
 }
 
+func isEnvelopedType(e *entity) bool {
+	return (e.mediaType == "application/pkcs7-mime" || e.mediaType == "application/x-pkcs7-mime") &&
+		strings.EqualFold(e.params["smime-type"], "enveloped-data")
+}
+
 func isP7M(name, mediaType string) bool {
 	return strings.HasSuffix(strings.ToLower(name), ".p7m") ||
 		mediaType == "application/pkcs7-mime" || mediaType == "application/x-pkcs7-mime"
@@ -163,16 +171,24 @@ func collectAttachments(e *entity, container string, depth int, out *[]Attachmen
 			name += exts[0]
 		}
 	}
-	if isP7M(name, e.mediaType) && e.params["smime-type"] != "enveloped-data" {
+	if isEnvelopedType(e) || isP7M(name, e.mediaType) || strings.HasSuffix(strings.ToLower(name), ".p7e") {
 		data, err := ctx.decodeAll(e)
 		if err != nil {
 			addProblem(&ctx.probs, ProblemEncoding, "attachment with invalid "+encName(e.encoding())+" data")
 		}
-		*out = append(*out, bytesAttachment(data, name, e.mediaType, container, func() (io.Reader, error) {
-			return decodeTransfer(e.encoding(), bytes.NewReader(e.body())), nil
-		}))
-		unwrapP7M(e, data, name, out, ctx)
-		return
+		if isEncryptedPart(e, name, data) {
+			collectEncrypted(e, data, name, container, depth == 0, depth, out, ctx)
+			return
+		}
+		if isP7M(name, e.mediaType) {
+			*out = append(*out, bytesAttachment(data, name, e.mediaType, container, func() (io.Reader, error) {
+				return decodeTransfer(e.encoding(), bytes.NewReader(e.body())), nil
+			}))
+			unwrapSigned(data, name, func() ([]byte, error) {
+				return io.ReadAll(decodeTransfer(e.encoding(), bytes.NewReader(e.body())))
+			}, out, ctx)
+			return
+		}
 	}
 	*out = append(*out, hashEntity(e, name, container, ctx))
 }
@@ -209,10 +225,11 @@ func hashEntity(e *entity, name, container string, ctx *readCtx) Attachment {
 	}
 }
 
-// unwrapP7M appends the content of a CAdES signed file (name.ext.p7m) as an
-// attachment named name.ext, with its signature checked. The content is not kept:
-// Open decodes the entity and unwraps it again.
-func unwrapP7M(e *entity, data []byte, name string, out *[]Attachment, ctx *readCtx) {
+// unwrapSigned appends the content of a CAdES signed file (name.ext.p7m) as
+// an attachment named name.ext, with its signature checked; the .p7m (the last
+// attachment) gets the same signature. The content is not kept: Open gets the
+// .p7m again (reopen) and unwraps it.
+func unwrapSigned(data []byte, name string, reopen func() ([]byte, error), out *[]Attachment, ctx *readCtx) {
 	container := name
 	for level := range 4 { // .p7m.p7m: signed again
 		content, sig, memo, err := openCAdESMemo(data, ctx)
@@ -221,20 +238,13 @@ func unwrapP7M(e *entity, data []byte, name string, out *[]Attachment, ctx *read
 			(*out)[len(*out)-1].Signature = &Signature{Status: SignatureInvalid, Reason: err.Error()}
 			return
 		}
-		(*out)[len(*out)-1].Signature = &sig // the .p7m file's own signature
+		(*out)[len(*out)-1].Signature = &sig
 		inner := name
 		if strings.HasSuffix(strings.ToLower(inner), ".p7m") {
 			inner = inner[:len(inner)-4]
 		}
-		ct := mime.TypeByExtension(strings.ToLower(path.Ext(inner)))
-		if i := strings.IndexByte(ct, ';'); i >= 0 {
-			ct = ct[:i]
-		}
-		if ct == "" {
-			ct = "application/octet-stream"
-		}
-		a := digestAttachment(content, memo, inner, ct, container, func() (io.Reader, error) {
-			d, err := io.ReadAll(decodeTransfer(e.encoding(), bytes.NewReader(e.body())))
+		a := digestAttachment(content, memo, inner, contentTypeOf(inner), container, func() (io.Reader, error) {
+			d, err := reopen()
 			if err != nil {
 				return nil, err
 			}
@@ -252,4 +262,16 @@ func unwrapP7M(e *entity, data []byte, name string, out *[]Attachment, ctx *read
 		}
 		data, name, container = content, inner, inner
 	}
+}
+
+// contentTypeOf guesses a media type from a file name's extension.
+func contentTypeOf(name string) string {
+	ct := mime.TypeByExtension(strings.ToLower(path.Ext(name)))
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	return ct
 }

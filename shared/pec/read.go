@@ -37,6 +37,10 @@ type ReadOptions struct {
 	// no daticert time; nil means time.Now.
 	Now func() time.Time
 
+	// DecryptionKeys open replies encrypted for the Comune (CMS enveloped-data);
+	// none means that encrypted parts are listed as not opened.
+	DecryptionKeys []DecryptionKey
+
 	MaxSize         int64 // bytes of the whole message; 0 means DefaultMaxSize
 	MaxDepth        int   // MIME nesting; 0 means DefaultMaxDepth
 	MaxParts        int   // MIME parts; 0 means DefaultMaxParts
@@ -48,6 +52,7 @@ type readCtx struct {
 	lim          limits
 	probs        []Problem
 	trust        *x509.CertPool
+	keys         []DecryptionKey
 	now          func() time.Time
 	fallbackTime time.Time
 	buf          []byte
@@ -62,7 +67,7 @@ func (ctx *readCtx) copyBuf() []byte {
 }
 
 func newCtx(o ReadOptions) *readCtx {
-	ctx := &readCtx{trust: o.TrustStore, now: o.Now}
+	ctx := &readCtx{trust: o.TrustStore, keys: o.DecryptionKeys, now: o.Now}
 	if ctx.now == nil {
 		ctx.now = time.Now
 	}
