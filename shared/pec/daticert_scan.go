@@ -137,12 +137,12 @@ func (x *xmlScanner) document() error {
 			if err := x.skipComment(); err != nil {
 				return err
 			}
-		case x.has("<!DOCTYPE"):
-			if err := x.skipDoctype(); err != nil {
+		case x.has("<!"):
+			if err := x.skipDirective(); err != nil {
 				return err
 			}
-		case x.has("<!"), x.has("</"):
-			return x.errorf("unexpected markup before the root element")
+		case x.has("</"):
+			return x.errorf("end tag before the root element")
 		default:
 			name, err := x.startTag()
 			if err != nil {
@@ -166,9 +166,6 @@ func (x *xmlScanner) skipPI() error {
 	if end < 0 {
 		return x.errorf("unterminated processing instruction")
 	}
-	if err := x.checkChars(x.s[x.i+2 : x.i+2+end]); err != nil {
-		return err
-	}
 	x.i += 2 + end + 2
 	return nil
 }
@@ -182,15 +179,13 @@ func (x *xmlScanner) skipComment() error {
 	if end+2 >= len(body) || body[end+2] != '>' {
 		return x.errorf(`"--" inside a comment`)
 	}
-	if err := x.checkChars(body[:end]); err != nil {
-		return err
-	}
 	x.i += 4 + end + 3
 	return nil
 }
 
-// skipDoctype skips <!DOCTYPE ...>, with an internal subset in brackets.
-func (x *xmlScanner) skipDoctype() error {
+// skipDirective skips <!DOCTYPE ...> and any other <!...> directive as
+// encoding/xml does: quotes may hold '>', nested '<' '>' pairs and comments.
+func (x *xmlScanner) skipDirective() error {
 	depth := 0
 	var quote byte
 	for j := x.i + 2; j < len(x.s); j++ {
@@ -202,19 +197,24 @@ func (x *xmlScanner) skipDoctype() error {
 			}
 		case c == '"' || c == '\'':
 			quote = c
-		case c == '[':
-			depth++
-		case c == ']':
-			depth--
-		case c == '>' && depth <= 0:
-			if err := x.checkChars(x.s[x.i:j]); err != nil {
-				return err
-			}
+		case c == '>' && depth == 0:
 			x.i = j + 1
 			return nil
+		case c == '>':
+			depth--
+		case c == '<':
+			if bytes.HasPrefix(x.s[j:], []byte("<!--")) {
+				end := bytes.Index(x.s[j+4:], []byte("-->"))
+				if end < 0 {
+					return x.errorf("unterminated comment")
+				}
+				j += 4 + end + 2
+				continue
+			}
+			depth++
 		}
 	}
-	return x.errorf("unterminated DOCTYPE")
+	return x.errorf("unterminated directive")
 }
 
 func isNameByte(c byte, first bool) bool {
@@ -379,7 +379,9 @@ func (x *xmlScanner) content() error {
 				return err
 			}
 		case x.has("<!"):
-			return x.errorf("unexpected declaration inside an element")
+			if err := x.skipDirective(); err != nil {
+				return err
+			}
 		default:
 			if _, err := x.startTag(); err != nil {
 				return err
