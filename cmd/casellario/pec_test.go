@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -75,6 +76,8 @@ func TestPecInspect(t *testing.T) {
 		{name: "two files", args: []string{emlFile, emlFile}, code: 2, errOut: "exactly one"},
 		{name: "bad flag", args: []string{"--nope", emlFile}, code: 2, errOut: "flag provided but not defined"},
 		{name: "help", args: []string{"-h"}, code: 0, errOut: "usage: casellario pec inspect"},
+		{name: "missing key file", args: []string{"--key", filepath.Join(dir, "none.pem"), emlFile}, code: 2, errOut: "reading key"},
+		{name: "bad key file", args: []string{"--key", badTrust, emlFile}, code: 2, errOut: "no PEM private key"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -280,6 +283,83 @@ func TestPecInspectNewFields(t *testing.T) {
 				t.Errorf("JSON has a null: %s", js.String())
 			}
 			tc.check(t, v, txt.String())
+		})
+	}
+}
+
+// TestPecInspectKey opens a reply encrypted for the Comune with --key.
+func TestPecInspectKey(t *testing.T) {
+	ca, err := pectest.NewCA("CA di prova", pectest.Options{ECDSA: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prov, err := ca.NewSigner("Gestore di prova", "posta-certificata@pec.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, key, err := ca.NewEncryptionKey("Comune di prova", "comune@pec.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPEM, certPEM, err := pectest.KeyPEM(cert, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := pectest.Encrypt([]byte("%PDF-1.4\n"), cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply := "From: procura@pec.example\r\nTo: comune@pec.example\r\nSubject: Certificati\r\nMessage-ID: <r@pec.example>\r\n" +
+		"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nCertificati\r\n" +
+		"--b\r\nContent-Type: application/pkcs7-mime; smime-type=enveloped-data; name=\"c.pdf.p7m\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+		base64.StdEncoding.EncodeToString(enc) + "\r\n--b--\r\n"
+	var envelope bytes.Buffer
+	if _, err := pec.WriteEnvelope(&envelope, []byte(reply), pec.EnvelopeSpec{}, prov); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	eml, keyFile := filepath.Join(dir, "r.eml"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(eml, envelope.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, append(keyPEM, certPEM...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		args      []string
+		decrypted bool
+		problem   string
+	}{
+		{"with the key", []string{"--key", keyFile}, true, ""},
+		{"without a key", nil, false, "encrypted: an encrypted part could not be opened: no decryption key configured"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			args := append(append([]string{"pec", "inspect", "--json"}, tc.args...), eml)
+			if code := run(context.Background(), env{nil, &out, &bytes.Buffer{}}, args); code != 0 {
+				t.Fatalf("exit %d", code)
+			}
+			var v pec.View
+			if err := json.Unmarshal(out.Bytes(), &v); err != nil {
+				t.Fatal(err)
+			}
+			opened := false
+			for _, a := range v.Attachments {
+				if a.Encrypted {
+					opened = a.Decrypted
+				}
+				if a.Name == "c.pdf" && !tc.decrypted {
+					t.Errorf("opened without a key")
+				}
+			}
+			if opened != tc.decrypted {
+				t.Errorf("decrypted = %v, want %v: %+v", opened, tc.decrypted, v.Attachments)
+			}
+			if got := strings.Join(v.Problems, "\n"); (tc.problem == "") != (got == "") || !strings.Contains(got, tc.problem) {
+				t.Errorf("problems %q, want %q", got, tc.problem)
+			}
 		})
 	}
 }

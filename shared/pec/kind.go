@@ -21,8 +21,13 @@ var kindAliases = map[string]Kind{
 // separators as hyphens.
 func normalizeKindValue(v string) string {
 	v = strings.ToLower(strings.TrimSpace(v))
-	return strings.NewReplacer("_", "-", " ", "-").Replace(v)
+	if strings.ContainsAny(v, "_ ") {
+		v = kindSeparators.Replace(v)
+	}
+	return v
 }
+
+var kindSeparators = strings.NewReplacer("_", "-", " ", "-")
 
 // lookupKind reads an X-Ricevuta or daticert tipo value: the kind, and whether
 // the value was a known non-standard spelling.

@@ -39,10 +39,12 @@ func decodeBase64(dst io.Writer, src, stage, out []byte) (int64, error) {
 			}
 			c = c[:j+1]
 		}
-		dn, err := base64.StdEncoding.Decode(out, c)
+		used, dn := decodeLines(out, c)
+		rn, err := base64.StdEncoding.Decode(out[dn:], c[used:])
 		if err != nil {
 			break // let the staging path decide, from this block on
 		}
+		dn += rn
 		if dn > 0 {
 			if padded {
 				return total, errBase64
