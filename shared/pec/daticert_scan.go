@@ -273,15 +273,12 @@ func (x *xmlScanner) startTag() (string, error) {
 	}
 	var attrs [][2]string
 	for {
-		sp := x.space()
+		x.space() // encoding/xml does not require it between attributes
 		if x.i >= len(x.s) {
 			return "", x.errorf("unterminated tag <%s>", name)
 		}
 		if x.s[x.i] == '>' || x.has("/>") {
 			break
-		}
-		if !sp {
-			return "", x.errorf("expected space between attributes")
 		}
 		an, err := x.name()
 		if err != nil {
