@@ -112,7 +112,8 @@ type Signature struct {
 	// Signer is the subject of the signer's certificate (for providers, their name),
 	// empty when unknown.
 	Signer string
-	// Certificate is the signer's certificate, nil when unknown.
+	// Certificate is the signer's certificate, nil when unknown. It is shared
+	// by every message the same certificate signed: do not modify it.
 	Certificate *x509.Certificate
 	// SigningTime is the signingTime attribute, zero when absent.
 	SigningTime time.Time

@@ -244,7 +244,10 @@ func (ctx *readCtx) verifyP7(p7 *pkcs7.PKCS7) Signature {
 	for i, c := range p7.Certificates {
 		certs[i] = canonicalCertificate(c)
 	}
-	return ctx.checkChain(s, canonicalCertificate(cert), certs)
+	if cert != nil {
+		cert = canonicalCertificate(cert)
+	}
+	return ctx.checkChain(s, cert, certs)
 }
 
 func failureReason(err error, cert *x509.Certificate) string {
@@ -272,6 +275,10 @@ func (ctx *readCtx) checkChain(s Signature, cert *x509.Certificate, certs []*x50
 		at = ctx.now()
 	}
 	s.CheckedAt = at
+	if cert == nil {
+		s.Status, s.Reason = SignatureInvalid, "signer certificate not included"
+		return s
+	}
 	if ctx.trust == nil {
 		s.Status, s.Reason = SignatureUntrusted, "no trust store configured"
 		return s
