@@ -96,8 +96,21 @@ func readAlgorithm(s *cryptobyte.String) (asn1.ObjectIdentifier, bool) {
 	return readOID(&alg)
 }
 
-// parseCMSFast reads DER SignedData.
+// parseCMSFast reads SignedData: DER in place, BER once made definite.
 func parseCMSFast(der []byte) (*cmsSignedData, error) {
+	sd, err := parseCMSDER(der)
+	if err == nil || !hasIndefiniteLength(der) {
+		return sd, err
+	}
+	definite, err := berToDER(der)
+	if err != nil {
+		return nil, errNotFast
+	}
+	return parseCMSDER(definite)
+}
+
+// parseCMSDER reads DER SignedData.
+func parseCMSDER(der []byte) (*cmsSignedData, error) {
 	in := cryptobyte.String(der)
 	var ci, sd cryptobyte.String
 	if !in.ReadASN1(&ci, cbasn1.SEQUENCE) || !in.Empty() {
@@ -132,10 +145,33 @@ func parseCMSFast(der []byte) (*cmsSignedData, error) {
 	}
 	if encap.PeekASN1Tag(cbasn1.Tag(0).Constructed().ContextSpecific()) {
 		var ec, os cryptobyte.String
-		if !encap.ReadASN1(&ec, cbasn1.Tag(0).Constructed().ContextSpecific()) || !ec.ReadASN1(&os, cbasn1.OCTET_STRING) || !ec.Empty() {
-			return nil, errNotFast // a constructed (BER) OCTET STRING, among others
+		if !encap.ReadASN1(&ec, cbasn1.Tag(0).Constructed().ContextSpecific()) {
+			return nil, errNotFast
 		}
-		out.content = os
+		switch {
+		case ec.PeekASN1Tag(cbasn1.OCTET_STRING):
+			if !ec.ReadASN1(&os, cbasn1.OCTET_STRING) || !ec.Empty() {
+				return nil, errNotFast
+			}
+			out.content = os
+		case ec.PeekASN1Tag(cbasn1.OCTET_STRING.Constructed()):
+			// BER in chunks: their contents joined, one level deep as pkcs7 does
+			if !ec.ReadASN1(&os, cbasn1.OCTET_STRING.Constructed()) || !ec.Empty() {
+				return nil, errNotFast
+			}
+			joined := []byte{}
+			for !os.Empty() {
+				var chunk cryptobyte.String
+				var tag cbasn1.Tag
+				if !os.ReadAnyASN1(&chunk, &tag) {
+					return nil, errNotFast
+				}
+				joined = append(joined, chunk...)
+			}
+			out.content = joined
+		default:
+			return nil, errNotFast
+		}
 	}
 	if !encap.Empty() {
 		return nil, errNotFast
