@@ -164,29 +164,26 @@ func collectEncrypted(e *entity, data []byte, name, container string, body bool,
 		collectAttachments(inner, name, depth+1, out, ctx)
 		return
 	}
-	inner := strings.TrimSuffix(strings.TrimSuffix(name, ".p7e"), ".p7m")
-	if inner == name {
-		inner = name + ".decrypted"
-	}
+	inner := trimSuffixFold(trimSuffixFold(name, ".p7e"), ".p7m")
 	open := func() (io.Reader, error) { return bytes.NewReader(content), nil }
-	if der, err := decodeDER(content); err == nil && !isEnvelopedDER(der) && isP7M(inner, "") {
-		*out = append(*out, bytesAttachment(content, inner, "application/pkcs7-mime", name, open))
-		unwrapSigned(content, inner, func() ([]byte, error) { return content, nil }, out, ctx)
-		return
-	}
-	if _, _, err := openCAdESQuiet(content); err == nil {
-		// signed, then encrypted, under a name without .p7m
-		*out = append(*out, bytesAttachment(content, inner+".p7m", "application/pkcs7-mime", name, open))
-		unwrapSigned(content, inner+".p7m", func() ([]byte, error) { return content, nil }, out, ctx)
+	if _, err := cadesContent(content); err == nil {
+		// signed, then encrypted: the signed file, then what it holds
+		signed := inner
+		if !isP7M(signed, "") {
+			signed += ".p7m"
+		}
+		*out = append(*out, bytesAttachment(content, signed, "application/pkcs7-mime", name, open))
+		unwrapSigned(content, signed, func() ([]byte, error) { return content, nil }, out, ctx)
 		return
 	}
 	*out = append(*out, bytesAttachment(content, inner, contentTypeOf(inner), name, open))
 }
 
-// openCAdESQuiet reports whether data is an attached-signature PKCS#7.
-func openCAdESQuiet(data []byte) ([]byte, bool, error) {
-	c, err := cadesContent(data)
-	return c, err == nil, err
+func trimSuffixFold(s, suffix string) string {
+	if len(s) > len(suffix) && strings.EqualFold(s[len(s)-len(suffix):], suffix) {
+		return s[:len(s)-len(suffix)]
+	}
+	return s
 }
 
 // looksLikeMIME reports whether b starts with a MIME header field.
