@@ -478,10 +478,10 @@ func charRef(ref string) (rune, error) {
 	case strings.HasPrefix(ref, "#"):
 		n, err = strconv.ParseUint(ref[1:], 10, 32)
 	default:
-		return 0, fmt.Errorf("unknown entity &%s;", ref)
+		return 0, errors.New("unknown entity reference")
 	}
 	if err != nil || n > utf8.MaxRune || ref == "#" || ref == "#x" {
-		return 0, fmt.Errorf("invalid character reference &%s;", ref)
+		return 0, errors.New("invalid character reference")
 	}
 	return rune(n), nil
 }
