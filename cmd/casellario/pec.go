@@ -18,8 +18,9 @@ func init() {
 }
 
 func pecUsage(w io.Writer) {
-	fmt.Fprintln(w, "usage: casellario pec inspect [--json] [--trust FILE] FILE.eml")
-	fmt.Fprintln(w, "\nReads a message (FILE.eml, or - for standard input), classifies it and checks its signature.")
+	fmt.Fprintln(w, "usage: casellario pec inspect [--json] [--trust FILE] [--key FILE] FILE.eml")
+	fmt.Fprintln(w, "\nReads a message (FILE.eml, or - for standard input), classifies it and checks its signature;")
+	fmt.Fprintln(w, "with --key (PEM: the Comune's RSA private key and its certificate) it opens encrypted replies.")
 	fmt.Fprintln(w, "Exit status: 0 for an e-mail message whatever its kind, 2 for anything else.")
 }
 
@@ -45,6 +46,7 @@ func runPecInspect(_ context.Context, e env, args []string) int {
 	fs.SetOutput(e.stderr)
 	asJSON := fs.Bool("json", false, "print the JSON view")
 	trust := fs.String("trust", "", "PEM file of the providers' certificates (trust store)")
+	keyFile := fs.String("key", "", "PEM file of the Comune's private key and certificate, to open encrypted replies")
 	fs.Usage = func() {
 		pecUsage(e.stderr)
 		fmt.Fprintln(e.stderr, "\noptions:")
@@ -68,6 +70,19 @@ func runPecInspect(_ context.Context, e env, args []string) int {
 			return 2
 		}
 		opts.TrustStore = pool
+	}
+	if *keyFile != "" {
+		b, err := os.ReadFile(*keyFile)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "casellario pec inspect: reading key: %v\n", err)
+			return 2
+		}
+		dk, err := pec.ParseDecryptionKey(b, b)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "casellario pec inspect: %v\n", err)
+			return 2
+		}
+		opts.DecryptionKeys = []pec.DecryptionKey{dk}
 	}
 	m, err := readMessage(e, fs.Arg(0), opts)
 	if err != nil {
@@ -121,6 +136,22 @@ func printMessage(w io.Writer, m *pec.Message) {
 	line("subject", v.Subject)
 	line("issuer", v.Issuer)
 	line("timestamp", v.Timestamp)
+	line("consegna", v.Consegna)
+	for _, r := range v.Ricezione {
+		line("ricezione", r)
+	}
+	if v.SecurityWarning {
+		line("security", "X-VerificaSicurezza: errore")
+	}
+	if v.DSN {
+		line("dsn", "delivery status notification")
+	}
+	if v.Rewrapped {
+		line("rewrapped in", strings.TrimSpace(v.Wrapper.MessageID+" from "+v.Wrapper.From)+", outer signature "+string(v.Wrapper.Signature.Status))
+	}
+	if v.REM.Subject != "" {
+		line("rem subject", v.REM.Subject)
+	}
 	sig := string(v.Signature.Status)
 	if v.Signature.Signer != "" {
 		sig += " (" + v.Signature.Signer + ")"
@@ -136,7 +167,16 @@ func printMessage(w io.Writer, m *pec.Message) {
 		line("original to", strings.Join(v.Original.To, ", "))
 	}
 	for _, a := range v.Attachments {
-		line("attachment", fmt.Sprintf("%s (%s, %d bytes, sha256 %s)", a.Name, a.ContentType, a.Size, a.SHA256))
+		extra := ""
+		if a.Signature.Status != "" {
+			extra += ", signature " + string(a.Signature.Status)
+		}
+		if a.Encrypted && !a.Decrypted {
+			extra += ", encrypted, not opened"
+		} else if a.Encrypted {
+			extra += ", encrypted, opened"
+		}
+		line("attachment", fmt.Sprintf("%s (%s, %d bytes, sha256 %s%s)", a.Name, a.ContentType, a.Size, a.SHA256, extra))
 	}
 	for _, p := range v.Problems {
 		line("problem", p)

@@ -5,11 +5,10 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
-	"github.com/emersion/go-message/charset"
+	"golang.org/x/text/encoding/charmap"
 )
 
 // MaxDaticertSize bounds the daticert.xml that ParseDaticert accepts.
@@ -52,54 +51,89 @@ type xmlDaticert struct {
 // ParseDaticert parses a daticert.xml. It fails only when the document is not a
 // readable postacert XML; unknown values are kept as they are, and the returned
 // warnings list what is missing or odd (in English, without personal data).
+//
+// It is lenient where providers are known to err: characters that XML 1.0
+// does not allow (Cedacri writes &#18;, Register.it a raw 0x16 in the subject)
+// are removed, and a document that is not UTF-8 and declares no encoding is
+// read as windows-1252; each with a warning. The DTD's defaults apply: errore
+// "nessuno", destinatari tipo "certificato", ricevuta tipo "completa".
 func ParseDaticert(data []byte) (*Daticert, []string, error) {
 	if len(data) > MaxDaticertSize {
 		return nil, nil, fmt.Errorf("%w: larger than %d bytes", ErrDaticert, MaxDaticertSize)
 	}
-	var x xmlDaticert
-	dec := xml.NewDecoder(bytes.NewReader(data))
-	dec.CharsetReader = func(label string, r io.Reader) (io.Reader, error) { return charset.Reader(label, r) }
-	dec.Strict = true
-	if err := dec.Decode(&x); err != nil {
+	var warn []string
+	x, err := scanDaticert(data)
+	if errors.Is(err, errInvalidUTF8) && xmlDeclEncoding(data) == "" {
+		if conv, cerr := charmap.Windows1252.NewDecoder().Bytes(data); cerr == nil {
+			if x, err = scanDaticert(conv); err == nil || errors.Is(err, errIllegalChar) {
+				warn = append(warn, "daticert.xml is not UTF-8 and declares no encoding: read as windows-1252")
+				data = conv
+			}
+		}
+	}
+	if errors.Is(err, errIllegalChar) {
+		clean, _ := stripIllegalXML(data)
+		if x, err = scanDaticert(clean); err == nil {
+			warn = append(warn, "daticert.xml held characters that XML does not allow: they were removed")
+		}
+	}
+	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", ErrDaticert, err)
 	}
-	var warn []string
 	t := strings.TrimSpace
 	d := &Daticert{
-		Tipo:             Kind(t(x.Tipo)),
-		Errore:           t(x.Errore),
-		Mittente:         t(x.Intestazione.Mittente),
-		Risposte:         t(x.Intestazione.Risposte),
-		Oggetto:          t(x.Intestazione.Oggetto),
-		GestoreEmittente: t(x.Dati.GestoreEmittente),
-		Identificativo:   t(x.Dati.Identificativo),
-		MsgID:            t(x.Dati.Msgid),
-		Consegna:         t(x.Dati.Consegna),
-		ErroreEsteso:     t(x.Dati.ErroreEsteso),
+		Tipo:             Kind(t(x.tipo)),
+		Errore:           t(x.errore),
+		Mittente:         t(x.mittente),
+		Risposte:         t(x.risposte),
+		Oggetto:          t(x.oggetto),
+		GestoreEmittente: t(x.gestore),
+		Identificativo:   t(x.identificativo),
+		MsgID:            t(x.msgid),
+		Consegna:         t(x.consegna),
+		ErroreEsteso:     t(x.erroreEsteso),
 	}
-	for _, r := range x.Intestazione.Destinatari {
-		d.Destinatari = append(d.Destinatari, Recipient{Address: t(r.Value), Type: RecipientType(t(r.Tipo))})
+	if !x.hasErrore {
+		d.Errore = ErrorNone
+	} else if !validErrore(d.Errore) {
+		warn = append(warn, "unknown errore value")
 	}
-	for _, r := range x.Dati.Ricezione {
+	unknownRcpt := false
+	for _, r := range x.destinatari {
+		rt := RecipientCertificato
+		if r.hasTipo {
+			rt = RecipientType(t(r.tipo))
+			unknownRcpt = unknownRcpt || (rt != RecipientCertificato && rt != RecipientEsterno)
+		}
+		d.Destinatari = append(d.Destinatari, Recipient{Address: t(r.value), Type: rt})
+	}
+	if unknownRcpt {
+		warn = append(warn, "unknown destinatari tipo")
+	}
+	for _, r := range x.ricezione {
 		d.Ricezione = append(d.Ricezione, t(r))
 	}
-	if x.Dati.Ricevuta != nil {
-		d.Ricevuta = ReceiptType(t(x.Dati.Ricevuta.Tipo))
+	if x.ricevuta {
+		d.Ricevuta = ReceiptCompleta
+		if x.hasRicevutaTipo {
+			d.Ricevuta = ReceiptType(t(x.ricevutaTipo))
+		}
 		if !d.Ricevuta.Valid() {
 			warn = append(warn, "unknown ricevuta tipo")
 		}
 	}
 	if !d.Tipo.daticertKind() {
-		warn = append(warn, "unknown or missing tipo")
+		if _, ok := kindAliases[normalizeKindValue(string(d.Tipo))]; ok {
+			warn = append(warn, "non-standard tipo")
+		} else {
+			warn = append(warn, "unknown or missing tipo")
+		}
 	}
 	if d.Identificativo == "" {
 		warn = append(warn, "missing identificativo")
 	}
-	if d.MsgID == "" {
-		warn = append(warn, "missing msgid")
-	}
-	if x.Dati.Data.Giorno != "" || x.Dati.Data.Ora != "" {
-		tm, err := daticertTime(t(x.Dati.Data.Giorno), t(x.Dati.Data.Ora), t(x.Dati.Data.Zona))
+	if x.giorno != "" || x.ora != "" {
+		tm, err := daticertTime(t(x.giorno), t(x.ora), t(x.zona))
 		if err != nil {
 			warn = append(warn, "unreadable data: "+err.Error())
 		} else {
@@ -109,6 +143,14 @@ func ParseDaticert(data []byte) (*Daticert, []string, error) {
 		warn = append(warn, "missing data")
 	}
 	return d, warn, nil
+}
+
+func validErrore(e string) bool {
+	switch e {
+	case ErrorNone, ErrorNoDest, ErrorNoDominio, ErrorVirus, ErrorAltro:
+		return true
+	}
+	return false
 }
 
 func daticertTime(giorno, ora, zona string) (time.Time, error) {

@@ -27,6 +27,9 @@ func FuzzRead(f *testing.F) {
 	f.Add([]byte("From: a@b\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n\r\n--x--"))
 	f.Add([]byte("From: a@b\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\nRnJvbTogYUBiDQoNCng="))
 	f.Add([]byte("X-Ricevuta: accettazione\r\nContent-Type: application/pkcs7-mime; smime-type=signed-data\r\n\r\nMII...njA=="))
+	for _, s := range seedScenarios(f, p) {
+		f.Add(s)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := pec.Parse(data, pec.ReadOptions{MaxSize: 4 << 20, TrustStore: p.ca.Pool()})
 		if err != nil {
@@ -63,6 +66,63 @@ func FuzzDaticert(f *testing.F) {
 		}
 		if _, err := d.Marshal(); err != nil {
 			t.Logf("marshal: %v", err) // invalid XML characters can come through; no panic is what matters
+		}
+	})
+}
+
+// seedScenarios are the hand-made messages of the scenario tests: non-standard
+// kinds, lenient daticert, subjects, re-wrapped and encrypted messages.
+func seedScenarios(f *testing.F, p *testPKI) [][]byte {
+	f.Helper()
+	original, _ := composeOriginal(f, p, nil)
+	envelope, _ := writeKind(f, p, pec.KindPostaCertificata, original, "")
+	list := "From: lista@lista.example\r\nSubject: [lista] x\r\nMessage-ID: <l@lista.example>\r\n"
+	msgs := [][]byte{
+		handMessage{headers: provHeaders("AVVISO DI MANCATA CONSEGNA: x", "X-Ricevuta: mancata-consegna\r\n"), dati: datiXML{tipo: "errore-consegna"}.String()}.build(f, p),
+		handMessage{headers: provHeaders("ACCETTAZIONE: x", "X-Ricevuta: non-accettazione-virus\r\n")}.build(f, p),
+		handMessage{headers: provHeaders("x", ""), dati: datiXML{tipo: "consegnato", oggetto: "a&#18;b\x16c"}.String()}.build(f, p),
+		handMessage{headers: provHeaders("POSTA CERTIFICATA: =?iso-8859-1?Q?citt=E0?=", "X-Trasporto: posta-certificata\r\nX-REM-Subject: x\r\n"),
+			dati: datiXML{tipo: "posta-certificata", oggetto: "città"}.String(), post: plainOriginal}.build(f, p),
+		handMessage{headers: provHeaders("ACCETTAZIONE: x", "X-Ricevuta: accettazione\r\n"), dati: datiXML{tipo: "accettazione"}.String(), sig: "cut"}.build(f, p),
+		handMessage{headers: provHeaders("ACCETTAZIONE: x", "X-Ricevuta: accettazione\r\n"), dati: datiXML{tipo: "accettazione"}.String(), sig: "missing"}.build(f, p),
+		rewrap(envelope, list),
+		rewrap(rewrap(envelope, list), list),
+		procuraReply(encryptedPart("certificato.pdf.p7m", "MIIBbm90IGNtcw==")),
+	}
+	return msgs
+}
+
+// FuzzRewrapped reads a message wrapped in a list message: the nested and
+// re-wrapped path.
+func FuzzRewrapped(f *testing.F) {
+	p := getPKI(f)
+	original, _ := composeOriginal(f, p, nil)
+	envelope, _ := writeKind(f, p, pec.KindPostaCertificata, original, "")
+	receipt, _ := writeKind(f, p, pec.KindAccettazione, original, "")
+	f.Add(envelope)
+	f.Add(receipt)
+	f.Add(envelope[:len(envelope)/2])
+	f.Add([]byte(plainOriginal))
+	list := "From: lista@lista.example\r\nSubject: [lista] x\r\nMessage-ID: <l@lista.example>\r\n"
+	f.Fuzz(func(t *testing.T, inner []byte) {
+		raw := rewrap(inner, list)
+		m, err := pec.Parse(raw, pec.ReadOptions{MaxSize: 4 << 20, TrustStore: p.ca.Pool()})
+		if err != nil {
+			t.Fatalf("a list message is always a message: %v", err)
+		}
+		if !m.Kind.Valid() || !bytes.Equal(m.Raw(), raw) {
+			t.Fatalf("kind %q", m.Kind)
+		}
+		if m.Rewrapped != nil {
+			if m.Rewrapped.Signature.Status != pec.SignatureAbsent || !m.HasProblem(pec.ProblemRewrapped) {
+				t.Fatalf("re-wrapped %q, outer signature %q", m.Kind, m.Rewrapped.Signature.Status)
+			}
+		}
+		_ = m.View()
+		for _, a := range m.Attachments() {
+			if r, err := a.Open(); err == nil {
+				_, _ = io.Copy(io.Discard, r)
+			}
 		}
 	})
 }

@@ -161,40 +161,42 @@ func charsetReader(name string, r io.Reader) (io.Reader, error) {
 // It returns the header, the offset of the body and the problems found.
 func parseHeader(buf []byte, start, end int, lim *limits, probs *[]Problem) (Header, int) {
 	var h Header
-	pos := start
+	// One string for the whole block: keys and values are substrings of it.
+	blockEnd := skipToBlankLine(buf, start, min(end, start+lim.maxHeaderBytes+1))
+	block := string(buf[start:blockEnd])
+	pos := 0
 	size := 0
 	malformed := 0
 	truncatedFields := false
 	bodyStart := -1
-	for pos < end && bodyStart < 0 {
-		nl := bytes.IndexByte(buf[pos:end], '\n')
-		next := end
-		lineEnd := end
+	for pos < len(block) && bodyStart < 0 {
+		nl := strings.IndexByte(block[pos:], '\n')
+		next := len(block)
+		lineEnd := len(block)
 		if nl >= 0 {
 			lineEnd = pos + nl
 			next = lineEnd + 1
 		}
-		line := buf[pos:lineEnd]
-		line = bytes.TrimSuffix(line, []byte{'\r'})
+		line := strings.TrimSuffix(block[pos:lineEnd], "\r")
 		if len(line) == 0 {
-			bodyStart = next
+			bodyStart = start + next
 			break
 		}
 		size += next - pos
 		if size > lim.maxHeaderBytes {
 			addProblem(probs, ProblemHeader, "header block larger than the limit; the rest of it was skipped")
-			return h, skipToBlankLine(buf, pos, end)
+			return h, skipToBlankLine(buf, start+pos, end)
 		}
 		switch {
 		case line[0] == ' ' || line[0] == '\t':
 			if len(h.fields) > 0 && !truncatedFields {
 				f := &h.fields[len(h.fields)-1]
-				f.Value = joinFolded(f.Value, string(bytes.TrimSpace(line)))
+				f.Value = joinFolded(f.Value, strings.TrimSpace(line))
 			}
-		case pos == start && bytes.HasPrefix(line, []byte("From ")):
+		case pos == 0 && strings.HasPrefix(line, "From "):
 			// mbox separator line: not a header field
 		default:
-			colon := bytes.IndexByte(line, ':')
+			colon := strings.IndexByte(line, ':')
 			if colon <= 0 || !validKey(line[:colon]) {
 				malformed++
 				break
@@ -206,10 +208,10 @@ func parseHeader(buf []byte, start, end int, lim *limits, probs *[]Problem) (Hea
 				truncatedFields = true
 				break
 			}
-			h.fields = append(h.fields, HeaderField{
-				Key:   string(line[:colon]),
-				Value: string(bytes.TrimSpace(line[colon+1:])),
-			})
+			if h.fields == nil {
+				h.fields = make([]HeaderField, 0, 16)
+			}
+			h.fields = append(h.fields, HeaderField{Key: line[:colon], Value: strings.TrimSpace(line[colon+1:])})
 		}
 		pos = next
 	}
@@ -236,7 +238,7 @@ func joinFolded(a, b string) string {
 	return a + " " + b
 }
 
-func validKey(k []byte) bool {
+func validKey(k string) bool {
 	for _, c := range k {
 		if c <= ' ' || c > '~' {
 			return false

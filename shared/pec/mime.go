@@ -30,7 +30,9 @@ type entity struct {
 	params    map[string]string
 	children  []*entity // multipart parts
 	inner     *entity   // message/rfc822 content
+	decrypted *entity   // the opened content of S/MIME enveloped-data
 	depth     int
+	name      *string // filename(), once computed
 }
 
 // body returns the raw (transfer-encoded) body.
@@ -45,6 +47,14 @@ func (e *entity) encoding() string {
 
 // filename returns the Content-Disposition filename, else the Content-Type name, decoded.
 func (e *entity) filename() string {
+	if e.name == nil {
+		n := e.findFilename()
+		e.name = &n
+	}
+	return *e.name
+}
+
+func (e *entity) findFilename() string {
 	if v := e.header.Get("Content-Disposition"); v != "" {
 		if _, p, err := mime.ParseMediaType(v); err == nil && p["filename"] != "" {
 			return decodeText(p["filename"])

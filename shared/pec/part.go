@@ -2,6 +2,7 @@ package pec
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -49,6 +50,9 @@ func findText(e *entity, depth int) *entity {
 	if e.mediaType == "text/plain" && e.disposition() != "attachment" {
 		return e
 	}
+	if e.decrypted != nil {
+		return findText(e.decrypted, depth+1)
+	}
 	for _, c := range e.children {
 		if t := findText(c, depth+1); t != nil {
 			return t
@@ -80,8 +84,14 @@ type Attachment struct {
 	// Container is the name of the .eml or .p7m attachment this one was found in,
 	// "" for the message's own attachments.
 	Container string
-	// Signature is the CAdES signature of a content unwrapped from a .p7m, else nil.
+	// Signature is the CAdES signature of a .p7m file and of the content
+	// unwrapped from it, else nil.
 	Signature *Signature
+	// Encrypted marks a CMS enveloped-data part (S/MIME or .p7m encrypted for
+	// the Comune); Decrypted tells whether it could be opened (its content is
+	// then the next attachment, with this one as Container).
+	Encrypted bool
+	Decrypted bool
 
 	open func() (io.Reader, error)
 }
@@ -115,6 +125,11 @@ func newPart(e *entity, ctx *readCtx) *Part {
 	}
 	collectAttachments(body, "", 0, &p.Attachments, ctx)
 	return p
+}
+
+func isEnvelopedType(e *entity) bool {
+	return (e.mediaType == "application/pkcs7-mime" || e.mediaType == "application/x-pkcs7-mime") &&
+		strings.EqualFold(e.params["smime-type"], "enveloped-data")
 }
 
 func isP7M(name, mediaType string) bool {
@@ -156,18 +171,36 @@ func collectAttachments(e *entity, container string, depth int, out *[]Attachmen
 			name += exts[0]
 		}
 	}
-	if isP7M(name, e.mediaType) && e.params["smime-type"] != "enveloped-data" {
-		data, err := io.ReadAll(decodeTransfer(e.encoding(), bytes.NewReader(e.body())))
+	if isEnvelopedType(e) || isP7M(name, e.mediaType) || strings.HasSuffix(strings.ToLower(name), ".p7e") {
+		data, err := ctx.decodeAll(e)
 		if err != nil {
 			addProblem(&ctx.probs, ProblemEncoding, "attachment with invalid "+encName(e.encoding())+" data")
 		}
-		*out = append(*out, bytesAttachment(data, name, e.mediaType, container, func() (io.Reader, error) {
-			return decodeTransfer(e.encoding(), bytes.NewReader(e.body())), nil
-		}))
-		unwrapP7M(e, data, name, out, ctx)
-		return
+		if isEncryptedPart(e, name, data) {
+			collectEncrypted(e, data, name, container, depth == 0, depth, out, ctx)
+			return
+		}
+		if isP7M(name, e.mediaType) {
+			*out = append(*out, bytesAttachment(data, name, e.mediaType, container, func() (io.Reader, error) {
+				return decodeTransfer(e.encoding(), bytes.NewReader(e.body())), nil
+			}))
+			unwrapSigned(data, name, func() ([]byte, error) {
+				return io.ReadAll(decodeTransfer(e.encoding(), bytes.NewReader(e.body())))
+			}, out, ctx)
+			return
+		}
 	}
 	*out = append(*out, hashEntity(e, name, container, ctx))
+}
+
+// digestAttachment is bytesAttachment reusing the SHA-256 a CAdES check computed.
+func digestAttachment(data []byte, memo *digestMemo, name, ct, container string, open func() (io.Reader, error)) Attachment {
+	if memo != nil {
+		if sum, ok := memo.sums[crypto.SHA256]; ok {
+			return Attachment{Name: name, ContentType: ct, Size: int64(len(data)), SHA256: hex.EncodeToString(sum), Container: container, open: open}
+		}
+	}
+	return bytesAttachment(data, name, ct, container, open)
 }
 
 func bytesAttachment(data []byte, name, ct, container string, open func() (io.Reader, error)) Attachment {
@@ -175,49 +208,43 @@ func bytesAttachment(data []byte, name, ct, container string, open func() (io.Re
 	return Attachment{Name: name, ContentType: ct, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:]), Container: container, open: open}
 }
 
-// hashEntity hashes the decoded body of e while streaming it.
+// hashEntity hashes the decoded body of e in one pass over the message.
 func hashEntity(e *entity, name, container string, ctx *readCtx) Attachment {
 	open := func() (io.Reader, error) {
 		return decodeTransfer(e.encoding(), bytes.NewReader(e.body())), nil
 	}
-	h := sha256.New()
-	r, _ := open()
-	n, err := io.CopyBuffer(h, r, ctx.copyBuf())
-	sum := hex.EncodeToString(h.Sum(nil))
+	n, sum, err := ctx.hashBody(e)
+	hexSum := hex.EncodeToString(sum)
 	if err != nil {
 		addProblem(&ctx.probs, ProblemEncoding, "attachment with invalid "+encName(e.encoding())+" data: no hash")
-		n, sum = 0, ""
+		n, hexSum = 0, ""
 	}
 	return Attachment{
 		Name: name, ContentType: e.mediaType, Size: n,
-		SHA256: sum, Container: container, open: open,
+		SHA256: hexSum, Container: container, open: open,
 	}
 }
 
-// unwrapP7M appends the content of a CAdES signed file (name.ext.p7m) as an
-// attachment named name.ext, with its signature checked. The content is not kept:
-// Open decodes the entity and unwraps it again.
-func unwrapP7M(e *entity, data []byte, name string, out *[]Attachment, ctx *readCtx) {
+// unwrapSigned appends the content of a CAdES signed file (name.ext.p7m) as
+// an attachment named name.ext, with its signature checked; the .p7m (the last
+// attachment) gets the same signature. The content is not kept: Open gets the
+// .p7m again (reopen) and unwraps it.
+func unwrapSigned(data []byte, name string, reopen func() ([]byte, error), out *[]Attachment, ctx *readCtx) {
 	container := name
 	for level := range 4 { // .p7m.p7m: signed again
-		content, sig, err := openCAdES(data, ctx)
+		content, sig, memo, err := openCAdESMemo(data, ctx)
 		if err != nil {
 			addProblem(&ctx.probs, ProblemAttachment, "a .p7m attachment could not be unwrapped: "+err.Error())
+			(*out)[len(*out)-1].Signature = &Signature{Status: SignatureInvalid, Reason: err.Error()}
 			return
 		}
+		(*out)[len(*out)-1].Signature = &sig
 		inner := name
 		if strings.HasSuffix(strings.ToLower(inner), ".p7m") {
 			inner = inner[:len(inner)-4]
 		}
-		ct := mime.TypeByExtension(strings.ToLower(path.Ext(inner)))
-		if i := strings.IndexByte(ct, ';'); i >= 0 {
-			ct = ct[:i]
-		}
-		if ct == "" {
-			ct = "application/octet-stream"
-		}
-		a := bytesAttachment(content, inner, ct, container, func() (io.Reader, error) {
-			d, err := io.ReadAll(decodeTransfer(e.encoding(), bytes.NewReader(e.body())))
+		a := digestAttachment(content, memo, inner, contentTypeOf(inner), container, func() (io.Reader, error) {
+			d, err := reopen()
 			if err != nil {
 				return nil, err
 			}
@@ -235,4 +262,16 @@ func unwrapP7M(e *entity, data []byte, name string, out *[]Attachment, ctx *read
 		}
 		data, name, container = content, inner, inner
 	}
+}
+
+// contentTypeOf guesses a media type from a file name's extension.
+func contentTypeOf(name string) string {
+	ct := mime.TypeByExtension(strings.ToLower(path.Ext(name)))
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	return ct
 }

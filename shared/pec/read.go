@@ -37,6 +37,10 @@ type ReadOptions struct {
 	// no daticert time; nil means time.Now.
 	Now func() time.Time
 
+	// DecryptionKeys open replies encrypted for the Comune (CMS enveloped-data);
+	// none means that encrypted parts are listed as not opened.
+	DecryptionKeys []DecryptionKey
+
 	MaxSize         int64 // bytes of the whole message; 0 means DefaultMaxSize
 	MaxDepth        int   // MIME nesting; 0 means DefaultMaxDepth
 	MaxParts        int   // MIME parts; 0 means DefaultMaxParts
@@ -48,9 +52,11 @@ type readCtx struct {
 	lim          limits
 	probs        []Problem
 	trust        *x509.CertPool
+	keys         []DecryptionKey
 	now          func() time.Time
 	fallbackTime time.Time
 	buf          []byte
+	tb           *transferBuffers
 }
 
 func (ctx *readCtx) copyBuf() []byte {
@@ -61,7 +67,7 @@ func (ctx *readCtx) copyBuf() []byte {
 }
 
 func newCtx(o ReadOptions) *readCtx {
-	ctx := &readCtx{trust: o.TrustStore, now: o.Now}
+	ctx := &readCtx{trust: o.TrustStore, keys: o.DecryptionKeys, now: o.Now}
 	if ctx.now == nil {
 		ctx.now = time.Now
 	}
@@ -128,7 +134,8 @@ func Parse(raw []byte, opts ReadOptions) (*Message, error) {
 		return nil, ErrNotMessage
 	}
 	m := &Message{raw: raw, root: root, Header: root.header}
-	m.classify(ctx)
+	m.read(ctx)
+	ctx.release()
 	m.Problems = ctx.probs
 	return m, nil
 }
@@ -185,237 +192,4 @@ func parseDate(v string) time.Time {
 		return time.Time{}
 	}
 	return t
-}
-
-// classify fills m from its MIME tree.
-func (m *Message) classify(ctx *readCtx) {
-	h := m.Header
-	m.MessageID = h.MessageID("Message-ID")
-	m.Time = parseDate(h.Get("Date"))
-
-	// The content: the signed part of a multipart/signed, the content of an
-	// opaque signed message, or the message itself.
-	content := m.root
-	var sigEntity *entity
-	signed := false
-	switch {
-	case m.root.mediaType == "multipart/signed":
-		signed = true
-		if len(m.root.children) > 0 {
-			content = m.root.children[0]
-		}
-		if len(m.root.children) > 1 && isDetachedSig(m.root.children[1].mediaType) {
-			sigEntity = m.root.children[1]
-		} else {
-			addProblem(&ctx.probs, ProblemSignature, "multipart/signed without its signature part")
-		}
-	case isOpaqueSigned(m.root):
-		signed = true
-	}
-
-	// Kind from the headers.
-	kind := Kind("")
-	ricevuta := strings.ToLower(strings.TrimSpace(h.Get("X-Ricevuta")))
-	trasporto := strings.ToLower(strings.TrimSpace(h.Get("X-Trasporto")))
-	switch {
-	case ricevuta != "":
-		if k := Kind(ricevuta); k.IsReceipt() {
-			kind = k
-		} else {
-			addProblem(&ctx.probs, ProblemUnknownKind, "unknown X-Ricevuta value")
-		}
-	case trasporto == "posta-certificata":
-		kind = KindPostaCertificata
-	case trasporto == "errore":
-		kind = KindAnomalia
-	case trasporto != "":
-		addProblem(&ctx.probs, ProblemUnknownKind, "unknown X-Trasporto value")
-	}
-	if strings.EqualFold(strings.TrimSpace(h.Get("X-VerificaSicurezza")), "errore") {
-		m.SecurityWarning = true
-		addProblem(&ctx.probs, ProblemSecurityWarning, "X-VerificaSicurezza: errore")
-	}
-
-	var opaqueErr Signature
-	if isOpaqueSigned(m.root) {
-		// Opaque signed: decode and verify first, the content is inside.
-		data, err := io.ReadAll(decodeTransfer(m.root.encoding(), bytes.NewReader(m.root.body())))
-		if err != nil {
-			opaqueErr = Signature{Status: SignatureInvalid, Reason: "signed content is not valid " + encName(m.root.encoding()) + " data"}
-		} else if inner, sig, err := openCAdES(data, ctx); err != nil {
-			opaqueErr = Signature{Status: SignatureInvalid, Reason: err.Error()}
-		} else {
-			m.Signature = sig
-			content = parseEntity(inner, 0, len(inner), 1, &ctx.lim, &ctx.probs)
-		}
-	}
-
-	// daticert.xml and postacert.eml
-	dati, post := findPECParts(content, 0)
-	if dati != nil {
-		data, err := io.ReadAll(io.LimitReader(decodeTransfer(dati.encoding(), bytes.NewReader(dati.body())), MaxDaticertSize+1))
-		if err != nil {
-			addProblem(&ctx.probs, ProblemEncoding, "daticert.xml with invalid "+encName(dati.encoding())+" data")
-		}
-		d, warns, perr := ParseDaticert(data)
-		if perr != nil {
-			addProblem(&ctx.probs, ProblemDaticert, perr.Error())
-		} else {
-			m.Daticert = d
-			for _, w := range warns {
-				addProblem(&ctx.probs, ProblemDaticert, w)
-			}
-		}
-	}
-	d := m.Daticert
-
-	// Kind: daticert tipo is inside the signature, the headers are not; a
-	// conflict is reported and the daticert wins.
-	if d != nil && d.Tipo.daticertKind() {
-		if kind != "" && kind != d.Tipo {
-			addProblem(&ctx.probs, ProblemConflict, fmt.Sprintf("header says %s, daticert.xml says %s", kind, d.Tipo))
-		}
-		if kind == "" {
-			addProblem(&ctx.probs, ProblemConflict, "daticert.xml says "+string(d.Tipo)+" but the PEC headers are missing")
-		}
-		if kind != KindAnomalia || d.Tipo != KindPostaCertificata {
-			kind = d.Tipo
-		}
-	}
-	if kind == "" {
-		kind = KindNonPEC
-	}
-	m.Kind = kind
-	if kind.IsPEC() && kind != KindAnomalia && d == nil {
-		addProblem(&ctx.probs, ProblemNoDaticert, "PEC message without daticert.xml")
-	}
-	if !signed && kind.IsPEC() && kind != KindAnomalia {
-		addProblem(&ctx.probs, ProblemSignature, "PEC message not signed")
-	}
-
-	// Receipt type.
-	hdrType := ReceiptType(strings.ToLower(strings.TrimSpace(h.Get("X-TipoRicevuta"))))
-	if d != nil && d.Ricevuta != "" {
-		m.ReceiptType = d.Ricevuta
-		if hdrType != "" && hdrType != d.Ricevuta {
-			addProblem(&ctx.probs, ProblemConflict, fmt.Sprintf("X-TipoRicevuta says %s, daticert.xml says %s", hdrType, d.Ricevuta))
-		}
-	} else if kind.IsPEC() && hdrType.Valid() {
-		m.ReceiptType = hdrType
-	}
-
-	// Reference to the original.
-	hdrRef := h.MessageID("X-Riferimento-Message-ID")
-	m.RefMessageID = hdrRef
-	if d != nil && d.MsgID != "" {
-		dref := normalizeMsgID(d.MsgID)
-		if hdrRef != "" && hdrRef != dref {
-			addProblem(&ctx.probs, ProblemConflict, "X-Riferimento-Message-ID "+hdrRef+" differs from daticert.xml msgid "+dref)
-		}
-		m.RefMessageID = dref
-	}
-
-	// Certified data, else headers.
-	if d != nil {
-		m.PECID, m.Error, m.ErrorDetail = d.Identificativo, d.Errore, d.ErroreEsteso
-		m.Sender, m.Recipients, m.ReplyTo = d.Mittente, d.Destinatari, d.Risposte
-		m.Subject, m.Issuer, m.DeliveredTo = d.Oggetto, d.GestoreEmittente, d.Consegna
-		if !d.Time.IsZero() {
-			m.Time = d.Time
-		}
-		if hs := StripSubjectPrefix(h.Text("Subject")); hs != "" && d.Oggetto != "" && hs != d.Oggetto && StripSubjectPrefix(d.Oggetto) != hs {
-			addProblem(&ctx.probs, ProblemConflict, "Subject header differs from daticert.xml oggetto")
-		}
-	} else {
-		if f := h.Addresses("From"); len(f) > 0 {
-			m.Sender = f[0]
-		}
-		for _, k := range []string{"To", "Cc"} {
-			for _, a := range h.Addresses(k) {
-				m.Recipients = append(m.Recipients, Recipient{Address: a})
-			}
-		}
-		if r := h.Addresses("Reply-To"); len(r) > 0 {
-			m.ReplyTo = r[0]
-		}
-		m.Subject = h.Text("Subject")
-		if kind.IsPEC() {
-			m.Subject = StripSubjectPrefix(m.Subject)
-		}
-	}
-
-	// The original.
-	switch {
-	case kind == KindNonPEC:
-		m.Original = newPart(m.root, ctx)
-		m.DeliveryStatus = isDSN(m.root)
-	case post != nil:
-		m.Original = newPart(post.inner, ctx)
-	case kind.IsEnvelope():
-		addProblem(&ctx.probs, ProblemNoOriginal, "envelope without postacert.eml")
-	case kind == KindAvvenutaConsegna && m.ReceiptType != ReceiptSintetica && m.ReceiptType != "":
-		addProblem(&ctx.probs, ProblemNoOriginal, "delivery receipt "+string(m.ReceiptType)+" without postacert.eml")
-	}
-
-	// Signature, last: it may use the daticert time.
-	if d != nil && !d.Time.IsZero() {
-		ctx.fallbackTime = d.Time
-	}
-	switch {
-	case sigEntity != nil:
-		m.Signature = ctx.verifyDetached(sigEntity, content.raw())
-	case opaqueErr.Status != "":
-		m.Signature = opaqueErr
-	case m.Signature.Status == "":
-		m.Signature = Signature{Status: SignatureAbsent}
-		if signed {
-			m.Signature.Reason = "signature part missing (truncated message?)"
-		}
-	}
-}
-
-// findPECParts looks for daticert.xml and postacert.eml among the parts of the
-// signed content, without entering message/rfc822 parts.
-func findPECParts(e *entity, depth int) (dati, post *entity) {
-	if depth > 3 {
-		return nil, nil
-	}
-	var anyRFC822 *entity
-	for _, c := range e.children {
-		name := strings.ToLower(c.filename())
-		switch {
-		case c.inner != nil:
-			if name == "postacert.eml" && post == nil {
-				post = c
-			} else if anyRFC822 == nil {
-				anyRFC822 = c
-			}
-		case name == "daticert.xml" && dati == nil:
-			dati = c
-		case strings.HasPrefix(c.mediaType, "multipart/") && c.mediaType != "multipart/alternative":
-			d, p := findPECParts(c, depth+1)
-			if dati == nil {
-				dati = d
-			}
-			if post == nil {
-				post = p
-			}
-		}
-	}
-	if post == nil {
-		post = anyRFC822
-	}
-	return dati, post
-}
-
-func isDSN(e *entity) bool {
-	if e.mediaType == "multipart/report" && strings.EqualFold(e.params["report-type"], "delivery-status") {
-		return true
-	}
-	for _, c := range e.children {
-		if c.mediaType == "message/delivery-status" {
-			return true
-		}
-	}
-	return false
 }

@@ -20,14 +20,18 @@ const (
 	KindRilevazioneVirus        Kind = "rilevazione-virus"
 	KindPostaCertificata        Kind = "posta-certificata" // transport envelope
 	KindAnomalia                Kind = "anomalia"          // anomaly envelope (X-Trasporto: errore)
-	KindNonPEC                  Kind = "non-pec"           // ordinary mail, SMTP delivery status notifications
+	// KindUnknownPEC is a message with a PEC structure (provider signature and
+	// daticert.xml) whose kind neither its headers, its daticert.xml nor its
+	// subject tell: one for people to look at.
+	KindUnknownPEC Kind = "pec-unknown"
+	KindNonPEC     Kind = "non-pec" // ordinary mail, SMTP delivery status notifications
 )
 
 // Kinds lists every kind, receipts first.
 var Kinds = []Kind{
 	KindAccettazione, KindNonAccettazione, KindPresaInCarico, KindAvvenutaConsegna,
 	KindErroreConsegna, KindPreavvisoErroreConsegna, KindRilevazioneVirus,
-	KindPostaCertificata, KindAnomalia, KindNonPEC,
+	KindPostaCertificata, KindAnomalia, KindUnknownPEC, KindNonPEC,
 }
 
 // IsReceipt reports whether k is a receipt or notice issued by a provider (X-Ricevuta).
@@ -44,7 +48,7 @@ func (k Kind) IsReceipt() bool {
 func (k Kind) IsEnvelope() bool { return k == KindPostaCertificata || k == KindAnomalia }
 
 // IsPEC reports whether k is any PEC message (not KindNonPEC nor empty).
-func (k Kind) IsPEC() bool { return k.IsReceipt() || k.IsEnvelope() }
+func (k Kind) IsPEC() bool { return k.IsReceipt() || k.IsEnvelope() || k == KindUnknownPEC }
 
 // Valid reports whether k is one of the known kinds.
 func (k Kind) Valid() bool { return k.IsPEC() || k == KindNonPEC }
@@ -108,7 +112,8 @@ type Signature struct {
 	// Signer is the subject of the signer's certificate (for providers, their name),
 	// empty when unknown.
 	Signer string
-	// Certificate is the signer's certificate, nil when unknown.
+	// Certificate is the signer's certificate, nil when unknown. It is shared
+	// by every message the same certificate signed: do not modify it.
 	Certificate *x509.Certificate
 	// SigningTime is the signingTime attribute, zero when absent.
 	SigningTime time.Time
@@ -150,6 +155,8 @@ const (
 	ProblemUnknownKind     ProblemCode = "unknown-kind"     // unknown X-Ricevuta or X-Trasporto value
 	ProblemCharset         ProblemCode = "charset"          // unknown charset
 	ProblemSecurityWarning ProblemCode = "security-warning" // X-VerificaSicurezza: errore
+	ProblemRewrapped       ProblemCode = "rewrapped"        // the PEC message was found inside another message
+	ProblemEncrypted       ProblemCode = "encrypted"        // an encrypted part could not be opened
 )
 
 // Daticert is the content of daticert.xml, the provider's certified data.
@@ -194,19 +201,33 @@ type Message struct {
 	Issuer  string // daticert gestore-emittente
 	// Time is the daticert time with its zone, else the Date header; zero if neither.
 	Time time.Time
-	// DeliveredTo is the daticert consegna (the mailbox a delivery receipt is about).
+	// DeliveredTo is the daticert consegna: the mailbox a delivery receipt or a
+	// failure notice is about.
 	DeliveredTo string
+	// Ricezione lists the daticert ricezione elements (the recipients a
+	// presa-in-carico is about).
+	Ricezione []string
 	// DeliveryStatus reports an SMTP delivery status notification (multipart/report).
 	DeliveryStatus bool
 	// SecurityWarning reports the X-VerificaSicurezza: errore header.
 	SecurityWarning bool
 
-	Header    Header    // the outer message's header
+	// Format is the family of certified mail the message was read as: "pec",
+	// or "mail" for any other message.
+	Format    string
+	Header    Header    // the PEC message's header (for a re-wrapped one, the inner message's)
 	Daticert  *Daticert // nil when there is none
 	Signature Signature
 	// Original is the transported original (postacert.eml); for non-PEC mail, the
 	// message itself; nil when absent.
 	Original *Part
+	// Rewrapped describes the message that carried this PEC message as a
+	// message/rfc822 part (a list manager re-sending it), nil otherwise; the
+	// fields above are those of the PEC message inside.
+	Rewrapped *Wrapper
+	// REM holds the X-REM-* header fields providers already add for the move to
+	// ETSI REM (EN 319 532).
+	REM      REMHeaders
 	Problems []Problem
 
 	raw  []byte
@@ -232,4 +253,19 @@ func (m *Message) HasProblem(c ProblemCode) bool {
 		}
 	}
 	return false
+}
+
+// Wrapper is the outer message that carried a re-wrapped PEC message.
+type Wrapper struct {
+	Header    Header
+	MessageID string
+	From      string
+	// Signature is the outer message's own S/MIME signature, usually absent.
+	Signature Signature
+}
+
+// REMHeaders are the X-REM-* header fields of a message, in their order.
+type REMHeaders struct {
+	Subject string // X-REM-Subject, decoded
+	Fields  []HeaderField
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
 	"os"
 	"strings"
 	"time"
@@ -123,6 +124,9 @@ func cadesContent(data []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if sd, err := parseCMSFast(der); err == nil {
+		return sd.content, nil
+	}
 	p7, err := pkcs7.Parse(der)
 	if err != nil {
 		return nil, err
@@ -132,24 +136,38 @@ func cadesContent(data []byte) ([]byte, error) {
 
 // openCAdES unwraps and verifies an attached-signature PKCS#7 (a .p7m file).
 func openCAdES(data []byte, ctx *readCtx) ([]byte, Signature, error) {
+	content, sig, _, err := openCAdESMemo(data, ctx)
+	return content, sig, err
+}
+
+// openCAdESMemo is openCAdES that also returns the digests it computed over
+// the content (the SHA-256 is the unwrapped attachment's hash).
+func openCAdESMemo(data []byte, ctx *readCtx) ([]byte, Signature, *digestMemo, error) {
 	der, err := decodeDER(data)
 	if err != nil {
-		return nil, Signature{}, err
+		return nil, Signature{}, nil, err
+	}
+	memo := &digestMemo{}
+	if sd, err := parseCMSFast(der); err == nil {
+		if len(sd.content) == 0 {
+			return nil, Signature{}, nil, errors.New("the PKCS#7 has no content (detached signature)")
+		}
+		return sd.content, ctx.checkFast(sd, sd.content, memo), memo, nil
 	}
 	p7, err := pkcs7.Parse(der)
 	if err != nil {
-		return nil, Signature{}, fmt.Errorf("malformed PKCS#7: %v", err)
+		return nil, Signature{}, nil, fmt.Errorf("malformed PKCS#7: %v", err)
 	}
 	if len(p7.Content) == 0 {
-		return nil, Signature{}, errors.New("the PKCS#7 has no content (detached signature)")
+		return nil, Signature{}, nil, errors.New("the PKCS#7 has no content (detached signature)")
 	}
-	return p7.Content, ctx.verifyP7(p7), nil
+	return p7.Content, ctx.verifyP7(p7), nil, nil
 }
 
 // verifyDetached verifies the signature part sig of a multipart/signed over the
 // exact bytes of its first part.
 func (ctx *readCtx) verifyDetached(sig *entity, signed []byte) Signature {
-	b64, err := io.ReadAll(decodeTransfer(sig.encoding(), bytes.NewReader(sig.body())))
+	b64, err := ctx.decodeAll(sig)
 	if err != nil {
 		return Signature{Status: SignatureInvalid, Reason: "signature part is not valid " + encName(sig.encoding()) + " data"}
 	}
@@ -159,6 +177,9 @@ func (ctx *readCtx) verifyDetached(sig *entity, signed []byte) Signature {
 	der, err := decodeDER(b64)
 	if err != nil {
 		return Signature{Status: SignatureInvalid, Reason: "signature part: " + err.Error()}
+	}
+	if sd, err := parseCMSFast(der); err == nil {
+		return ctx.checkFast(sd, canonicalCRLF(signed), &digestMemo{})
 	}
 	p7, err := pkcs7.Parse(der)
 	if err != nil {
@@ -173,6 +194,23 @@ func encName(enc string) string {
 		return "7bit"
 	}
 	return enc
+}
+
+// checkFast checks a SignedData read by the fast reader.
+func (ctx *readCtx) checkFast(sd *cmsSignedData, content []byte, memo *digestMemo) Signature {
+	if len(sd.signers) == 0 {
+		return Signature{Status: SignatureInvalid, Reason: "PKCS#7 without signer"}
+	}
+	cert, st, err := verifyFast(sd, content, memo)
+	s := Signature{Certificate: cert, SigningTime: st}
+	if cert != nil {
+		s.Signer = signerName(cert)
+	}
+	if err != nil {
+		s.Status, s.Reason = SignatureInvalid, failureReason(err, cert)
+		return s
+	}
+	return ctx.checkChain(s, cert, sd.certs)
 }
 
 // verifyP7 checks a parsed PKCS#7 whose Content is set.
@@ -199,21 +237,36 @@ func (ctx *readCtx) verifyP7(p7 *pkcs7.PKCS7) Signature {
 		s.SigningTime = st
 	}
 	if err := p7.Verify(); err != nil {
-		s.Status = SignatureInvalid
-		var dm *pkcs7.MessageDigestMismatchError
-		var tm *pkcs7.SigningTimeNotValidError
-		switch {
-		case errors.As(err, &dm):
-			s.Reason = "digest mismatch: the signed content was altered"
-		case errors.As(err, &tm):
-			s.Reason = "signing time outside the signer certificate's validity"
-		case cert == nil:
-			s.Reason = "signer certificate not included"
-		default:
-			s.Reason = "signature mismatch: " + err.Error()
-		}
+		s.Status, s.Reason = SignatureInvalid, failureReason(err, cert)
 		return s
 	}
+	certs := make([]*x509.Certificate, len(p7.Certificates))
+	for i, c := range p7.Certificates {
+		certs[i] = canonicalCertificate(c)
+	}
+	if cert != nil {
+		cert = canonicalCertificate(cert)
+	}
+	return ctx.checkChain(s, cert, certs)
+}
+
+func failureReason(err error, cert *x509.Certificate) string {
+	var dm *pkcs7.MessageDigestMismatchError
+	var tm *pkcs7.SigningTimeNotValidError
+	switch {
+	case errors.As(err, &dm):
+		return "digest mismatch: the signed content was altered"
+	case errors.As(err, &tm):
+		return "signing time outside the signer certificate's validity"
+	case cert == nil:
+		return "signer certificate not included"
+	}
+	return "signature mismatch: " + err.Error()
+}
+
+// checkChain completes s, whose signature is right: valid when cert chains to
+// the trust store at the signing time (else the daticert time, else now).
+func (ctx *readCtx) checkChain(s Signature, cert *x509.Certificate, certs []*x509.Certificate) Signature {
 	at := s.SigningTime
 	if at.IsZero() {
 		at = ctx.fallbackTime
@@ -222,23 +275,21 @@ func (ctx *readCtx) verifyP7(p7 *pkcs7.PKCS7) Signature {
 		at = ctx.now()
 	}
 	s.CheckedAt = at
+	if cert == nil {
+		s.Status, s.Reason = SignatureInvalid, "signer certificate not included"
+		return s
+	}
 	if ctx.trust == nil {
 		s.Status, s.Reason = SignatureUntrusted, "no trust store configured"
 		return s
 	}
-	inter := x509.NewCertPool()
-	for _, c := range p7.Certificates {
+	others := make([]*x509.Certificate, 0, len(certs))
+	for _, c := range certs {
 		if c != cert {
-			inter.AddCert(c)
+			others = append(others, c)
 		}
 	}
-	_, err := cert.Verify(x509.VerifyOptions{
-		Roots:         ctx.trust,
-		Intermediates: inter,
-		CurrentTime:   at,
-		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
-	})
-	if err != nil {
+	if err := verifyChain(cert, others, ctx.trust, at); err != nil {
 		s.Status, s.Reason = SignatureUntrusted, "signer does not chain to the trust store at "+at.UTC().Format(time.RFC3339)+": "+err.Error()
 		return s
 	}

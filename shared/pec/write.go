@@ -53,9 +53,11 @@ type ReceiptSpec struct {
 	ReplyTo      string
 	Subject      string
 	Delivery     string // consegna: the mailbox the receipt is about
-	Time         time.Time
-	Error        string // errore: nessuno (default), no-dest, no-dominio, virus, altro
-	ErrorDetail  string // errore-esteso
+	// Ricezione lists the recipients a presa-in-carico is about.
+	Ricezione   []string
+	Time        time.Time
+	Error       string // errore: nessuno (default), no-dest, no-dominio, virus, altro
+	ErrorDetail string // errore-esteso
 }
 
 // fromOriginal fills empty fields from the original's headers.
@@ -267,7 +269,7 @@ func WriteReceipt(w io.Writer, spec ReceiptSpec, s *Signer) (string, error) {
 		Tipo: spec.Kind, Errore: spec.Error, Mittente: spec.Sender, Destinatari: spec.Recipients,
 		Risposte: spec.ReplyTo, Oggetto: spec.Subject, GestoreEmittente: spec.Issuer, Time: spec.Time,
 		Identificativo: spec.Identificativo, MsgID: spec.RefMessageID, Ricevuta: spec.Type,
-		Consegna: spec.Delivery, ErroreEsteso: spec.ErrorDetail,
+		Consegna: spec.Delivery, Ricezione: spec.Ricezione, ErroreEsteso: spec.ErrorDetail,
 	}
 	dati, err := d.Marshal()
 	if err != nil {
