@@ -115,7 +115,7 @@ func TestUploadToProcura(t *testing.T) {
 	}
 	id := seg.Intestazione.Identificatore
 	if id.NumeroRegistrazione != b.Protocol.Number || id.DataRegistrazione != b.Protocol.Date.String() || id.CodiceAmministrazione != prato ||
-		id.CodiceAOO != "AOO_PRATO" || id.CodiceRegistro != "PG" || seg.Descrizione.DocumentoPrimario.Nome != "richiesta.pdf" ||
+		id.CodiceAOO != "AOO_PRATO" || id.CodiceRegistro != "CPEC" || seg.Descrizione.DocumentoPrimario.Nome != "richiesta.pdf" ||
 		len(seg.Descrizione.Allegato) != 1 {
 		t.Errorf("segnatura %+v", seg)
 	}

@@ -3,6 +3,7 @@ package poll_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +28,8 @@ type procuraReply struct {
 	otherCert     bool // a second, different certificate (another issue date)
 }
 
+var pdfs = map[string][]byte{}
+
 func (b *box) reply(t *testing.T, r procuraReply) []byte {
 	t.Helper()
 	if r.sender == "" {
@@ -41,9 +44,16 @@ func (b *box) reply(t *testing.T, r procuraReply) []byte {
 		at = at.Add(24 * time.Hour)
 	}
 	for _, p := range r.certs {
-		pdf, err := procura.CertificatePDF(p, r.subject, at)
-		if err != nil {
-			t.Fatal(err)
+		// fpdf's bytes vary between calls (its maps): made once, the same
+		// certificate sent again is the same file.
+		k := fmt.Sprint(p.FiscalCode, r.subject, at)
+		pdf, ok := pdfs[k]
+		if !ok {
+			var err error
+			if pdf, err = procura.CertificatePDF(p, r.subject, at); err != nil {
+				t.Fatal(err)
+			}
+			pdfs[k] = pdf
 		}
 		m.Attachments = append(m.Attachments, compose.Attachment{Name: p.FiscalCode + ".pdf", ContentType: "application/pdf", Data: pdf})
 	}
