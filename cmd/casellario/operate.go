@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,7 +17,9 @@ import (
 
 	"github.com/casellario-pec/casellario/shared/docs"
 	"github.com/casellario-pec/casellario/shared/domain"
-	"github.com/casellario-pec/casellario/shared/intake"
+	"github.com/casellario-pec/casellario/shared/namelist"
+	"github.com/casellario-pec/casellario/shared/uploads"
+	"github.com/casellario-pec/casellario/shared/validate"
 )
 
 func init() {
@@ -30,18 +33,27 @@ func runSubmit(ctx context.Context, e env, args []string) int {
 	fs.SetOutput(e.stderr)
 	office := fs.String("office", "", "office code, e.g. SUAP (required)")
 	tenant := fs.String("tenant", os.Getenv("CASELLARIO_TENANT"), "tenant (IPA code, e.g. c_g999); default $CASELLARIO_TENANT, else the first tenant configured")
-	protoNum := fs.String("protocol-number", "", "manual protocol register: the number the protocol office assigned")
-	protoDate := fs.String("protocol-date", "", "manual protocol register: its date, YYYY-MM-DD")
+	protoNum := fs.String("protocol-number", "", "the number the protocol office gave the request by hand (the protocol office only)")
+	protoDate := fs.String("protocol-date", "", "its date, YYYY-MM-DD")
 	endpoints := endpointsFlag(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: casellario submit --office CODE [--tenant T] [--endpoints FILE] FILE")
+		fmt.Fprintln(e.stderr, "usage: casellario submit --office CODE [--tenant T] [--protocol-number N --protocol-date YYYY-MM-DD] [--endpoints FILE] FILE")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if fs.NArg() != 1 || *office == "" {
+	switch {
+	case fs.NArg() != 1:
+		fmt.Fprintln(e.stderr, "casellario submit: the list file is missing")
 		fs.Usage()
+		return 2
+	case *office == "":
+		fmt.Fprintln(e.stderr, "casellario submit: --office is missing")
+		fs.Usage()
+		return 2
+	case (*protoNum == "") != (*protoDate == ""):
+		fmt.Fprintln(e.stderr, "casellario submit: --protocol-number and --protocol-date go together")
 		return 2
 	}
 	path := fs.Arg(0)
@@ -50,13 +62,25 @@ func runSubmit(ctx context.Context, e env, args []string) int {
 		fmt.Fprintf(e.stderr, "casellario submit: %s: the list must be a .csv, .xlsx or .json file\n", path)
 		return 2
 	}
-	if (*protoNum == "") != (*protoDate == "") {
-		fmt.Fprintln(e.stderr, "casellario submit: --protocol-number and --protocol-date go together")
+	manual, err := uploads.ParseManual(*protoNum, *protoDate)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "casellario submit:", domain.ErrorMessage(err))
 		return 2
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "casellario submit:", err)
+		return 1
+	}
+	// A list that cannot be read is refused here, with the same report
+	// `casellario validate` prints, before anything is stored.
+	rep, err := validate.File(filepath.Base(path), bytes.NewReader(data), validate.Options{Today: domain.DateOf(timeNow().In(rome()))})
+	if err != nil {
+		fmt.Fprintf(e.stderr, "casellario submit: %s cannot be read as a list: %s\n", filepath.Base(path), domain.ErrorMessage(err))
+		var re *namelist.ReadError
+		if errors.As(err, &re) {
+			fmt.Fprintln(e.stderr, re.Message)
+		}
 		return 1
 	}
 	t, err := openTarget(ctx, *endpoints)
@@ -71,29 +95,22 @@ func runSubmit(ctx context.Context, e env, args []string) int {
 		fmt.Fprintln(e.stderr, "casellario submit:", err)
 		return 2
 	}
-	id := domain.NewID()
-	meta := map[string]string{intake.MetaUploadedBy: operatorName()}
-	if *protoNum != "" {
-		meta[intake.MetaProtocolNumber] = *protoNum
-		meta[intake.MetaProtocolDate] = *protoDate
-	}
-	key := docs.UploadKey(*tenant, *office, id, ext)
-	if _, err := t.docs.PutWithMetadata(ctx, t.docs.Upload(key), contentType(ext), bytes.NewReader(data), meta); err != nil {
-		fmt.Fprintln(e.stderr, "casellario submit:", err)
+	if rep.Summary.Valid == 0 {
+		fmt.Fprintf(e.stderr, "casellario submit: no valid row in %s (%d rows): nothing submitted; `casellario validate %s` says why\n",
+			filepath.Base(path), rep.Summary.Rows, path)
 		return 1
 	}
-	fmt.Fprintln(e.stdout, id)
-	return 0
-}
-
-func contentType(ext string) string {
-	switch ext {
-	case "xlsx":
-		return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-	case "json":
-		return "application/json"
+	u, err := uploads.Submit(ctx, t.store, t.docs, uploads.Submission{Tenant: *tenant, Office: *office, Ext: ext, FileName: filepath.Base(path),
+		UploadedBy: operatorName(), Protocol: manual, Data: data}, domain.CauseUser(operatorName()))
+	if err != nil {
+		fmt.Fprintln(e.stderr, "casellario submit:", domain.ErrorMessage(err))
+		return 1
 	}
-	return "text/csv"
+	if rep.Summary.Invalid > 0 {
+		fmt.Fprintf(e.stderr, "%d of %d rows refused: the office's report lists why (`casellario validate %s`)\n", rep.Summary.Invalid, rep.Summary.Rows, path)
+	}
+	fmt.Fprintln(e.stdout, u.ID)
+	return 0
 }
 
 // operatorName is who the audit trail says uploaded a list from the CLI.

@@ -286,14 +286,14 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "Il servizio non ha risposto in tempo. Riprovare.")
+	case errors.As(err, &de) && de.ForUsers:
+		writeError(w, statusOf(code), code, de.Message)
 	case code == domain.ENOTFOUND:
 		writeError(w, http.StatusNotFound, "not_found", msgNotFound)
 	case code == domain.ECONFLICT:
 		writeError(w, http.StatusConflict, "conflict", "L'operazione non è possibile nello stato attuale: aggiornare la pagina e riprovare.")
 	case code == domain.ETOOLARGE:
 		writeError(w, http.StatusRequestEntityTooLarge, "too_large", "Il file è troppo grande.")
-	case code == domain.EINVALID && errors.As(err, &de) && de.ForUsers:
-		writeError(w, http.StatusBadRequest, "invalid", de.Message)
 	case code == domain.EINVALID:
 		h.log.InfoContext(r.Context(), "api: invalid request", "route", routeOf(r), "err", err)
 		writeError(w, http.StatusBadRequest, "invalid", "Richiesta non valida.")
@@ -301,6 +301,23 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		h.log.ErrorContext(r.Context(), "api: request failed", "route", routeOf(r), "err", err)
 		writeError(w, http.StatusInternalServerError, "internal", msgInternal)
 	}
+}
+
+// statusOf is the HTTP status of an error code.
+func statusOf(code string) int {
+	switch code {
+	case domain.EINVALID:
+		return http.StatusBadRequest
+	case domain.ENOTFOUND:
+		return http.StatusNotFound
+	case domain.ECONFLICT:
+		return http.StatusConflict
+	case domain.ETOOLARGE:
+		return http.StatusRequestEntityTooLarge
+	case domain.EBUSY:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
 }
 
 func (h *Handler) now() time.Time {

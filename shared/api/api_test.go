@@ -13,8 +13,8 @@ import (
 	"github.com/casellario-pec/casellario/shared/api"
 	"github.com/casellario-pec/casellario/shared/docs"
 	"github.com/casellario-pec/casellario/shared/domain"
-	"github.com/casellario-pec/casellario/shared/intake"
 	"github.com/casellario-pec/casellario/shared/namelist"
+	"github.com/casellario-pec/casellario/shared/uploads"
 )
 
 const goodAndBad = "Cognome;Nome;Sesso;Data di nascita;Comune o Stato di nascita\n" +
@@ -67,13 +67,17 @@ func TestOfficeJourney(t *testing.T) {
 	if got := ans["upload"].(map[string]any); got["office"] != "ELETTORALE" || got["uploaded_by"] != u.Name || got["state"] != "received" {
 		t.Errorf("upload in answer: %v", got)
 	}
+	// The upload exists as soon as the answer says so: its Location answers.
+	if code, b := call(t, "GET", "/api/v1/uploads/"+id, tok, nil, "", nil); code != 200 {
+		t.Errorf("the Location of a 201: %d %s", code, b)
+	}
 
 	up := waitUpload(t, prato, id, domain.UploadQueued)
 	if up.UploadedBy != u.Name || up.Counts.Invalid != 1 {
 		t.Errorf("stored upload: %+v", up)
 	}
 	obj, err := run.Docs.Head(ctx, run.Docs.Upload(docs.UploadKey(prato, "ELETTORALE", id, "csv")))
-	if err != nil || obj.Metadata[intake.MetaUploadedBy] != u.Name {
+	if err != nil || obj.Metadata[uploads.MetaUploadedBy] != u.Name {
 		t.Fatalf("uploaded object: %+v %v", obj, err)
 	}
 
@@ -337,8 +341,16 @@ func TestUploadErrors(t *testing.T) {
 		{name: "office user for another office", tok: office, query: "?office=CONTRATTI", body: mp("elenco.csv", goodAndBad, nil), want: 403, code: "forbidden"},
 		{name: "protocol office without office", tok: prot, body: mp("elenco.csv", goodAndBad, nil), want: 400, code: "invalid"},
 		{name: "protocol office, unknown office", tok: prot, body: mp("elenco.csv", goodAndBad, map[string]string{"office": "NESSUNO"}), want: 400, code: "invalid"},
-		{name: "bad protocol number", tok: office, body: mp("elenco.csv", goodAndBad, map[string]string{"protocol_number": "abc", "protocol_date": "2026-01-02"}), want: 400, code: "invalid"},
-		{name: "bad protocol date", tok: office, query: "?protocol_number=123&protocol_date=02/01/2026", body: mp("elenco.csv", goodAndBad, nil), want: 400, code: "invalid"},
+		{name: "bad protocol number", tok: prot, body: mp("elenco.csv", goodAndBad, map[string]string{"office": "SUAP", "protocol_number": "abc", "protocol_date": "2026-01-02"}), want: 400, code: "invalid"},
+		{name: "bad protocol date", tok: prot, query: "?office=SUAP&protocol_number=123&protocol_date=02/01/2026", body: mp("elenco.csv", goodAndBad, nil), want: 400, code: "invalid"},
+		{name: "a clerk may not give a protocol number", tok: office, body: mp("elenco.csv", goodAndBad, map[string]string{"protocol_number": "777", "protocol_date": "2026-01-02"}), want: 403, code: "forbidden"},
+		{name: "the protocol office gives one", tok: prot, body: mp("elenco.csv", goodAndBad, map[string]string{"office": "SUAP", "protocol_number": "778", "protocol_date": "2026-01-02"}), want: 201,
+			checkOK: func(t *testing.T, b []byte) {
+				if !bytes.Contains(b, []byte(`"file_name":"elenco.csv"`)) {
+					t.Errorf("upload: %s", b)
+				}
+			}},
+		{name: "the same number twice", tok: prot, body: mp("altro.csv", goodAndBad, map[string]string{"office": "CONTRATTI", "protocol_number": "778", "protocol_date": "2026-03-04"}), want: 409, code: "conflict"},
 		{name: "unreadable file is stored with its error", tok: office, body: raw("\x00\x01\x02 binary", "application/octet-stream"), want: 201,
 			checkOK: func(t *testing.T, b []byte) {
 				var a struct {

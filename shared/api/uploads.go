@@ -14,8 +14,8 @@ import (
 
 	"github.com/casellario-pec/casellario/shared/docs"
 	"github.com/casellario-pec/casellario/shared/domain"
-	"github.com/casellario-pec/casellario/shared/intake"
 	"github.com/casellario-pec/casellario/shared/namelist"
+	"github.com/casellario-pec/casellario/shared/uploads"
 	"github.com/casellario-pec/casellario/shared/validate"
 )
 
@@ -33,6 +33,7 @@ type uploadView struct {
 	State      domain.UploadState `json:"state"`
 	Counts     domain.Counts      `json:"counts"`
 	UploadedBy string             `json:"uploaded_by"`
+	FileName   string             `json:"file_name"`
 	Reason     string             `json:"reason"` // in Italian, for the clerk
 	Code       domain.ReasonCode  `json:"reason_code,omitempty"`
 	Detail     string             `json:"reason_detail"` // as recorded (English)
@@ -42,7 +43,7 @@ type uploadView struct {
 }
 
 func viewUpload(u domain.Upload) uploadView {
-	return uploadView{ID: u.ID, Office: u.Office, State: u.State, Counts: u.Counts, UploadedBy: u.UploadedBy,
+	return uploadView{ID: u.ID, Office: u.Office, State: u.State, Counts: u.Counts, UploadedBy: u.UploadedBy, FileName: u.FileName,
 		Reason: u.Reason.Italian(), Code: u.Reason.Code, Detail: u.Reason.Detail, HasReport: u.ReportKey != "", CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
 }
 
@@ -180,17 +181,20 @@ func (h *Handler) postUpload(w http.ResponseWriter, r *http.Request, u User) {
 		writeError(w, http.StatusBadRequest, "invalid", "Ufficio non configurato per questo Comune.")
 		return
 	}
-	meta := map[string]string{intake.MetaUploadedBy: u.Name}
-	if protoNum != "" || protoDate != "" {
-		meta[intake.MetaProtocolNumber], meta[intake.MetaProtocolDate] = protoNum, protoDate
-		if _, err := intake.ManualProtocol(meta); err != nil {
-			h.fail(w, r, err)
-			return
-		}
+	manual, err := uploads.ParseManual(protoNum, protoDate)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if manual != nil && !u.Protocol() {
+		writeError(w, http.StatusForbidden, "forbidden", domain.ReasonManualNotAllowed.Italian())
+		return
 	}
 	ext := listExt(name, ctype, data)
-	id := domain.NewID()
-	key := docs.UploadKey(u.Tenant, office, id, ext)
+	key := name
+	if key == "" {
+		key = "elenco." + ext
+	}
 
 	// Validate first (the answer), then store: intake validates again.
 	today := domain.DateOf(h.now().In(rome()))
@@ -208,17 +212,18 @@ func (h *Handler) postUpload(w http.ResponseWriter, r *http.Request, u User) {
 	} else {
 		validation = rep
 	}
-	if _, err := h.cfg.Docs.PutWithMetadata(r.Context(), h.cfg.Docs.Upload(key), contentTypes[ext], bytes.NewReader(data), meta); err != nil {
+	// Recorded before the answer: its Location answers at once.
+	up, err := uploads.Submit(r.Context(), h.cfg.Store, h.cfg.Docs, uploads.Submission{Tenant: u.Tenant, Office: office, Ext: ext,
+		FileName: name, UploadedBy: u.Name, Protocol: manual, Data: data}, domain.CauseUser(u.Name))
+	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	h.log.InfoContext(r.Context(), "api: list uploaded", "tenant", u.Tenant, "office", office, "upload", id, "bytes", len(data))
-	up := domain.Upload{ID: id, Tenant: u.Tenant, Office: office, State: domain.UploadReceived, UploadedBy: u.Name, CreatedAt: h.now().UTC()}
+	h.log.InfoContext(r.Context(), "api: list uploaded", "tenant", u.Tenant, "office", office, "upload", up.ID, "bytes", len(data))
 	if rep != nil {
 		up.Counts = domain.Counts{Rows: rep.Summary.Rows, Valid: rep.Summary.Valid, Invalid: rep.Summary.Invalid, Duplicates: rep.Summary.Duplicates}
 	}
-	up.UpdatedAt = up.CreatedAt
-	w.Header().Set("Location", "/api/v1/uploads/"+id)
+	w.Header().Set("Location", "/api/v1/uploads/"+up.ID)
 	writeJSON(w, http.StatusCreated, uploadAnswer{Upload: viewUpload(up), Validation: validation})
 }
 
@@ -341,7 +346,7 @@ func (h *Handler) getReport(w http.ResponseWriter, r *http.Request, u User) {
 }
 
 func (h *Handler) getRefused(w http.ResponseWriter, r *http.Request, u User) {
-	h.serveUploadDoc(w, r, u, intake.RefusedKey, "text/csv; charset=utf-8", "righe-scartate")
+	h.serveUploadDoc(w, r, u, docs.RefusedKey, "text/csv; charset=utf-8", "righe-scartate")
 }
 
 // serveUploadDoc answers a document intake wrote for an upload.

@@ -14,7 +14,6 @@ import (
 	"github.com/casellario-pec/casellario/shared/dispatch"
 	"github.com/casellario-pec/casellario/shared/docs"
 	"github.com/casellario-pec/casellario/shared/domain"
-	"github.com/casellario-pec/casellario/shared/intake"
 	"github.com/casellario-pec/casellario/shared/pec"
 	"github.com/casellario-pec/casellario/shared/pec/segnatura"
 	"github.com/casellario-pec/casellario/shared/protocol"
@@ -22,6 +21,7 @@ import (
 	"github.com/casellario-pec/casellario/shared/sim/provider"
 	"github.com/casellario-pec/casellario/shared/subjects"
 	"github.com/casellario-pec/casellario/shared/tenants"
+	"github.com/casellario-pec/casellario/shared/uploads"
 )
 
 // TestUploadToProcura is the whole path: upload → intake → dispatch → the
@@ -32,7 +32,7 @@ func TestUploadToProcura(t *testing.T) {
 	s := newStack(t, stackOpt{procura: true})
 	ctx := context.Background()
 	bad := []string{"=HYPERLINK(\"x\")", "Mario", "M", "31/02/1980", "Roma", "RM", ""}
-	u := s.upload(t, suap, listCSV(0, 5, bad), map[string]string{intake.MetaUploadedBy: "cli:test"})
+	u := s.upload(t, suap, listCSV(0, 5, bad), map[string]string{uploads.MetaUploadedBy: "cli:test"})
 	if u.State != domain.UploadQueued || u.Counts.Valid != 5 || u.Counts.Invalid != 1 || u.UploadedBy != "cli:test" {
 		t.Fatalf("upload %+v", u)
 	}
@@ -147,7 +147,7 @@ func TestUploadToProcura(t *testing.T) {
 func TestBatching(t *testing.T) {
 	s := newStack(t, stackOpt{batchSize: 3})
 	s.upload(t, suap, listCSV(0, 4), nil)
-	man := s.upload(t, suap, listCSV(10, 12), map[string]string{intake.MetaProtocolNumber: "4242", intake.MetaProtocolDate: "2026-11-20"})
+	man := s.submit(t, suap, listCSV(10, 12), &domain.Protocol{Number: "0004242", Date: domain.Date{Year: 2026, Month: 11, Day: 20}})
 	s.upload(t, suap, listCSV(20, 23), nil)
 	s.upload(t, "CONTRATTI", listCSV(30, 31), nil)
 	sum := s.run(t)

@@ -26,6 +26,7 @@ import (
 	"github.com/casellario-pec/casellario/shared/sim"
 	"github.com/casellario-pec/casellario/shared/store"
 	"github.com/casellario-pec/casellario/shared/tenants"
+	"github.com/casellario-pec/casellario/shared/uploads"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -172,6 +173,21 @@ func (s *stack) upload(t testing.TB, office string, data []byte, meta map[string
 	}
 	u, err := s.intake.Process(context.Background(), key, obj.Version, domain.CauseS3(key, obj.Version))
 	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// submit hands a list in with the protocol office's number, as the API and
+// the CLI do, and runs the intake on it.
+func (s *stack) submit(t testing.TB, office string, data []byte, p *domain.Protocol) domain.Upload {
+	t.Helper()
+	u, err := uploads.Submit(context.Background(), s.store, s.docs, uploads.Submission{Tenant: prato, Office: office, Ext: "csv",
+		UploadedBy: "protocollo", Protocol: p, Data: data}, domain.CauseUser("protocollo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, err = s.intake.Process(context.Background(), u.Key, "", domain.CauseS3(u.Key, "")); err != nil {
 		t.Fatal(err)
 	}
 	return u

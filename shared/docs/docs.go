@@ -3,11 +3,12 @@
 // PDFs, subjects files, segnatura, raw PEC messages, certificates, validation
 // reports).
 //
-// Object keys never contain personal data: they are built only from tenant
-// ids, office codes, random ids, row-derived subject ids, content hashes and
-// fixed names (see the *Key functions). The clerk's original file name may
-// name a person ("rossi_mario.csv"), so it is not kept: an uploaded list is
-// stored as "list.<ext>".
+// The keys this package builds never contain personal data: they are made
+// only from tenant ids, office codes, random ids, row-derived subject ids,
+// content hashes and fixed names (see the *Key functions): a list uploaded
+// through the API is stored as "list.<ext>". The one exception is a file an
+// office drops into the uploads bucket itself, whose key is its own file name
+// ("elenco-marzo.csv"): keys are never logged, only their length.
 //
 // Every Put computes the SHA-256 of the bytes while reading them, sends it as
 // the object's checksum (S3 verifies it) and records it as the object

@@ -1,8 +1,11 @@
 package docs
 
 import (
+	"crypto/sha256"
+	"encoding/base32"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/casellario-pec/casellario/shared/domain"
 )
@@ -11,6 +14,7 @@ import (
 //
 //	uploads bucket
 //	  <tenant>/<office>/<upload>/list.<ext>                the uploaded name list (ext: csv, xlsx, json)
+//	  <tenant>/<office>/<file name>.<ext>                  a list an office dropped with its own S3 client
 //	documents bucket
 //	  <tenant>/uploads/<upload>/report.json                validation report of the list
 //	  <tenant>/batches/<batch>/<name>                      request.pdf, subjects.txt, segnatura.xml, request.eml (as sent)
@@ -39,26 +43,75 @@ func UploadKey(tenant, office, upload, ext string) string {
 }
 
 // UploadKeyParts are the components of an upload key.
-type UploadKeyParts struct{ Tenant, Office, Upload, Ext string }
+type UploadKeyParts struct {
+	Tenant, Office, Ext string
+	// Upload is the id the key carries; "" for a dropped file, whose id
+	// intake derives (DropUploadID).
+	Upload string
+	// FileName is a dropped file's name ("elenco-marzo.csv"); "" otherwise.
+	FileName string
+}
 
-// ParseUploadKey splits an upload key (from an S3 event) into its parts.
+// Dropped reports whether the key is a file dropped by an office's own tool.
+func (p UploadKeyParts) Dropped() bool { return p.Upload == "" }
+
+// MaxFileName bounds the name of a dropped file.
+const MaxFileName = 255
+
+// ParseUploadKey splits an upload key (from an S3 event) into its parts. Two
+// layouts are lists: <tenant>/<office>/<upload-id>/list.<ext> (written by the
+// API and the CLI), and <tenant>/<office>/<file name>.<ext> (a file an office
+// or its scheduled job drops with any S3 client).
 func ParseUploadKey(key string) (UploadKeyParts, error) {
 	parts := strings.Split(key, "/")
 	if len(parts) == 4 && partRE.MatchString(parts[0]) && partRE.MatchString(parts[1]) && domain.ValidID(parts[2]) {
-		if ext, ok := strings.CutPrefix(parts[3], "list."); ok {
-			for _, e := range UploadExts {
-				if ext == e {
-					return UploadKeyParts{Tenant: parts[0], Office: parts[1], Upload: parts[2], Ext: ext}, nil
-				}
+		if ext, ok := strings.CutPrefix(parts[3], "list."); ok && ValidUploadExt(ext) {
+			return UploadKeyParts{Tenant: parts[0], Office: parts[1], Upload: parts[2], Ext: ext}, nil
+		}
+	}
+	if len(parts) == 3 && partRE.MatchString(parts[0]) && partRE.MatchString(parts[1]) && validFileName(parts[2]) {
+		if i := strings.LastIndexByte(parts[2], '.'); i > 0 {
+			if ext := strings.ToLower(parts[2][i+1:]); ValidUploadExt(ext) {
+				return UploadKeyParts{Tenant: parts[0], Office: parts[1], Ext: ext, FileName: parts[2]}, nil
 			}
 		}
 	}
-	return UploadKeyParts{}, domain.Errorf(domain.EINVALID, "upload key %q: want <tenant>/<office>/<upload-id>/list.{csv,xlsx,json}", key)
+	return UploadKeyParts{}, domain.Errorf(domain.EINVALID, "upload key: want <tenant>/<office>/<file name>.{csv,xlsx,json} or <tenant>/<office>/<upload-id>/list.{csv,xlsx,json}")
 }
+
+// validFileName accepts what a person names a file, without control
+// characters and within MaxFileName bytes.
+func validFileName(s string) bool {
+	if s == "" || len(s) > MaxFileName || !utf8.ValidString(s) || strings.HasPrefix(s, ".") {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// DropUploadID is the id of the upload of a dropped file: derived from its
+// key, version and content, so that S3 delivering one event twice makes one
+// upload, and a new version of the file a new one.
+func DropUploadID(key, version, sha256hex string) string {
+	sum := sha256.Sum256([]byte("drop|" + key + "|" + version + "|" + sha256hex))
+	return idEncoding.EncodeToString(sum[:16])
+}
+
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
 // ReportKey is the key of the validation report of an upload.
 func ReportKey(tenant, upload string) string {
 	return fmt.Sprintf("%s/uploads/%s/report.json", tenant, upload)
+}
+
+// RefusedKey is the key of the refused rows of an upload (refused.csv), next
+// to its report.
+func RefusedKey(tenant, upload string) string {
+	return fmt.Sprintf("%s/uploads/%s/refused.csv", tenant, upload)
 }
 
 // Fixed names of a batch's documents.

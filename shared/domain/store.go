@@ -132,16 +132,19 @@ type Counts struct {
 
 // Upload is one name list uploaded by an office.
 type Upload struct {
-	ID            string      `json:"id"`
-	Tenant        string      `json:"tenant"`
-	Office        string      `json:"office"`
-	Key           string      `json:"key"`                      // object key in the uploads bucket
-	ObjectVersion string      `json:"object_version,omitempty"` // S3 version id; empty when unversioned
-	SHA256        string      `json:"sha256"`                   // hex, of the uploaded bytes
-	UploadedBy    string      `json:"uploaded_by,omitempty"`    // user name of the clerk, when known
-	State         UploadState `json:"state"`
-	Counts        Counts      `json:"counts"`
-	ReportKey     string      `json:"report_key,omitempty"` // validation report in the documents bucket
+	ID            string `json:"id"`
+	Tenant        string `json:"tenant"`
+	Office        string `json:"office"`
+	Key           string `json:"key"`                      // object key in the uploads bucket
+	ObjectVersion string `json:"object_version,omitempty"` // S3 version id; empty when unversioned
+	SHA256        string `json:"sha256"`                   // hex, of the uploaded bytes
+	UploadedBy    string `json:"uploaded_by,omitempty"`    // user name of the clerk, when known
+	// FileName is the name the clerk gave the file, as shown on the page and
+	// in e-mails; it may be anything the clerk typed, so it is never logged.
+	FileName  string      `json:"file_name,omitempty"`
+	State     UploadState `json:"state"`
+	Counts    Counts      `json:"counts"`
+	ReportKey string      `json:"report_key,omitempty"` // validation report in the documents bucket
 	// Protocol is the number the protocol office registered by hand for this
 	// list (its people then form a request of their own); nil when the
 	// register gives one.
@@ -281,8 +284,15 @@ type ProtocolRequest struct {
 type UploadStore interface {
 	// CreateUpload stores a new upload in state received. Idempotent: the same
 	// upload again (same id, key, object version and SHA-256) returns the stored
-	// one; a different upload with that id is ECONFLICT.
+	// one; a different upload with that id is ECONFLICT. An upload recorded
+	// before its object was stored (by the API: no object version yet) is
+	// completed with the version of the same key and SHA-256.
 	CreateUpload(ctx context.Context, u Upload, cause Cause) (Upload, error)
+	// ClaimManualProtocol reserves a number the protocol office gave by hand
+	// for one upload: ECONFLICT when another upload has it already (the same
+	// number and year of the general register). Claiming again for the same
+	// upload is harmless.
+	ClaimManualProtocol(ctx context.Context, tenant string, p Protocol, upload string) error
 	GetUpload(ctx context.Context, tenant, id string) (Upload, error)
 	// ListUploads returns the uploads of an office, newest first, at most limit.
 	ListUploads(ctx context.Context, tenant, office string, limit int) ([]Upload, error)

@@ -6,13 +6,17 @@
 //
 // # Idempotency
 //
-// The upload id is part of the object key (<tenant>/<office>/<upload>/list.<ext>,
-// docs.UploadKey), so the same object delivered twice maps to the same upload:
-// CreateUpload returns the stored one, and an upload that is no longer
-// "received" (queued or rejected already) is left as it is. An upload found
-// "received" (a crash half-way) is processed again: subjects and report are
-// rewritten with the same content. A different object version under a key
-// whose upload exists already is refused (logged; the first version counts).
+// A list written by the API or the CLI carries its upload id in its key
+// (<tenant>/<office>/<upload>/list.<ext>, docs.UploadKey), and its upload
+// was recorded before the object (shared/uploads): intake completes that
+// record. A file an office drops (<tenant>/<office>/<file name>.<ext>) gets
+// an id derived from its key, version and content (docs.DropUploadID). Either
+// way the same object delivered twice maps to the same upload: CreateUpload
+// returns the stored one, and an upload that is no longer "received" (queued
+// or rejected already) is left as it is. An upload found "received" (a crash
+// half-way) is processed again: subjects and report are rewritten with the
+// same content. A different object version under a key whose upload exists
+// already is refused (logged; the first version counts).
 //
 // # Documents written
 //
@@ -22,13 +26,16 @@
 //	                                        Italian: UTF-8 with BOM, ';' separated, CRLF, cells that a
 //	                                        spreadsheet would read as formulas prefixed with "'"
 //
-// # Object metadata
+// # Manual protocol numbers
 //
-// The uploader may set MetaUploadedBy and, for a request the protocol office
-// registered by hand, MetaProtocolNumber and MetaProtocolDate (YYYY-MM-DD).
-// Such an upload forms a batch of its own: its valid people must fit one batch
-// (the tenant's batch size), else it is rejected. A tenant whose register is
-// "manual" must supply the number with every upload.
+// Only the protocol office gives a number by hand, through the API or the
+// CLI, which record it (claimed: no number twice in a year) on the upload
+// before its object. A protocol number in an object's metadata (a file
+// dropped with one) is refused. An upload with a number forms a batch of its
+// own: its valid people must fit one batch (the tenant's batch size), else it
+// is rejected. A tenant whose register is "manual" must have a number on
+// every upload. A dropped file may name its uploader in
+// uploads.MetaUploadedBy.
 //
 // Nothing here logs names, birth dates or fiscal codes: logs carry ids,
 // counts and codes only.
@@ -57,71 +64,10 @@ import (
 	"github.com/casellario-pec/casellario/shared/leases"
 	"github.com/casellario-pec/casellario/shared/namelist"
 	"github.com/casellario-pec/casellario/shared/notice"
-	"github.com/casellario-pec/casellario/shared/protocol"
 	"github.com/casellario-pec/casellario/shared/tenants"
+	"github.com/casellario-pec/casellario/shared/uploads"
 	"github.com/casellario-pec/casellario/shared/validate"
 )
-
-// Object metadata names (S3 user metadata, x-amz-meta-*) read by intake and
-// dispatch; the CLI and the API set them. Values never carry personal data.
-const (
-	MetaUploadedBy     = "uploaded-by"     // user name of the clerk
-	MetaProtocolNumber = "protocol-number" // manual register: the number (digits)
-	MetaProtocolDate   = "protocol-date"   // manual register: the date, YYYY-MM-DD
-)
-
-// RefusedName is the file name of the refused rows next to report.json.
-const RefusedName = "refused.csv"
-
-// RefusedKey is the key of the refused rows of an upload in the documents bucket.
-func RefusedKey(tenant, upload string) string {
-	return fmt.Sprintf("%s/uploads/%s/%s", tenant, upload, RefusedName)
-}
-
-// ManualProtocol reads the manual protocol number of an upload from its
-// object metadata: nil when none is given, an EINVALID error (Italian
-// message) when it is malformed.
-func ManualProtocol(meta map[string]string) (*domain.Protocol, error) {
-	n, d := strings.TrimSpace(meta[MetaProtocolNumber]), strings.TrimSpace(meta[MetaProtocolDate])
-	if n == "" && d == "" {
-		return nil, nil
-	}
-	num, ok := protocol.Normalize(n)
-	if !ok {
-		return nil, domain.Userf(domain.EINVALID, "Numero di protocollo %q non valido: indicare solo cifre.", n)
-	}
-	t, err := time.Parse(time.DateOnly, d)
-	if err != nil {
-		return nil, domain.Userf(domain.EINVALID, "Data di protocollo %q non valida: indicarla come AAAA-MM-GG.", d)
-	}
-	return &domain.Protocol{Number: num, Date: domain.DateOf(t)}, nil
-}
-
-// Notifier tells offices about their uploads (shared/notify/ports e-mails them).
-type Notifier interface {
-	// UploadProcessed reports a list received: its state, counts and report key.
-	UploadProcessed(ctx context.Context, u domain.Upload) error
-}
-
-// NopNotifier tells nobody.
-type NopNotifier struct{}
-
-// UploadProcessed does nothing.
-func (NopNotifier) UploadProcessed(context.Context, domain.Upload) error { return nil }
-
-// SlogNotifier logs the notification (ids and counts only).
-type SlogNotifier struct{ Log *slog.Logger }
-
-// UploadProcessed logs u.
-func (n SlogNotifier) UploadProcessed(ctx context.Context, u domain.Upload) error {
-	l := n.Log
-	if l == nil {
-		l = slog.Default()
-	}
-	l.InfoContext(ctx, "notify: upload processed", "tenant", u.Tenant, "office", u.Office, "upload", u.ID, "state", u.State,
-		"rows", u.Counts.Rows, "valid", u.Counts.Valid, "invalid", u.Counts.Invalid, "report", u.ReportKey)
-	return nil
-}
 
 // Handler processes uploaded lists. Store, Docs and Tenants are required.
 type Handler struct {
@@ -204,9 +150,9 @@ func (h *Handler) Process(ctx context.Context, key, version string, cause domain
 	if err != nil {
 		// The key may hold a clerk's file name, which may name a person: not logged.
 		log.WarnContext(ctx, "intake: object is not an upload key; ignored", "key_bytes", len(key))
-		return domain.Upload{}, domain.Errorf(domain.EINVALID, "object key is not <tenant>/<office>/<upload-id>/list.{csv,xlsx,json}")
+		return domain.Upload{}, err
 	}
-	log = log.With("tenant", parts.Tenant, "office", parts.Office, "upload", parts.Upload)
+	log = log.With("tenant", parts.Tenant, "office", parts.Office, "dropped", parts.Dropped())
 	ref := h.Docs.Upload(key)
 	ref.Version = version
 	data, obj, sum, err := h.fetch(ctx, ref)
@@ -219,9 +165,17 @@ func (h *Handler) Process(ctx context.Context, key, version string, cause domain
 	if version == "" {
 		version = obj.Version
 	}
-	manual, manualErr := ManualProtocol(obj.Metadata)
 	u := domain.Upload{ID: parts.Upload, Tenant: parts.Tenant, Office: parts.Office, Key: key, ObjectVersion: version,
-		SHA256: sum, UploadedBy: cleanUser(obj.Metadata[MetaUploadedBy]), Protocol: manual}
+		SHA256: sum, UploadedBy: cleanUser(obj.Metadata[uploads.MetaUploadedBy]), FileName: parts.FileName}
+	if parts.Dropped() {
+		u.ID = docs.DropUploadID(key, version, sum)
+	} else if rec, err := h.Store.GetUpload(ctx, u.Tenant, u.ID); err == nil {
+		// Recorded by the API or the CLI: what they recorded stands.
+		u.UploadedBy, u.FileName, u.Protocol = rec.UploadedBy, rec.FileName, rec.Protocol
+	} else if domain.ErrorCode(err) != domain.ENOTFOUND {
+		return domain.Upload{}, err
+	}
+	log = log.With("upload", u.ID)
 	u, err = h.Store.CreateUpload(ctx, u, cause)
 	if err != nil {
 		if domain.ErrorCode(err) == domain.ECONFLICT {
@@ -260,8 +214,10 @@ func (h *Handler) Process(ctx context.Context, key, version string, cause domain
 	if data == nil { // over the size limit: not read
 		return h.reject(ctx, u, nil, domain.Because(domain.ReasonFileTooLarge, "over the size limit"), errorReport(namelist.CodeTooLarge, tooLargeMessage(h.Read)), cause)
 	}
-	if manualErr != nil {
-		return h.reject(ctx, u, nil, domain.Because(domain.ReasonBadManualProtocol, "invalid manual protocol number or date"), errorReport("protocol", domain.ErrorMessage(manualErr)), cause)
+	manual := u.Protocol
+	if manual == nil && (obj.Metadata[uploads.MetaProtocolNumber] != "" || obj.Metadata[uploads.MetaProtocolDate] != "") {
+		return h.reject(ctx, u, nil, domain.Because(domain.ReasonManualNotAllowed, "a protocol number in the object's metadata"), errorReport("protocol",
+			"Il numero di protocollo si indica solo dalla pagina o dall'interfaccia dell'ufficio protocollo, non nei metadati del file."), cause)
 	}
 	if manual == nil && t.Protocol.Kind == tenants.ProtocolManual {
 		return h.reject(ctx, u, nil, domain.Because(domain.ReasonNoManualProtocol, "manual register: no protocol number supplied"), errorReport("protocol",
@@ -431,7 +387,7 @@ func (h *Handler) writeReport(ctx context.Context, u domain.Upload, rep *validat
 		if err != nil {
 			return "", domain.Errorf(domain.EINTERNAL, "writing the refused rows of upload %s: %v", u.ID, err)
 		}
-		if _, err := h.Docs.Put(ctx, h.Docs.Document(RefusedKey(u.Tenant, u.ID)), "text/csv; charset=utf-8", bytes.NewReader(csvBytes)); err != nil {
+		if _, err := h.Docs.Put(ctx, h.Docs.Document(docs.RefusedKey(u.Tenant, u.ID)), "text/csv; charset=utf-8", bytes.NewReader(csvBytes)); err != nil {
 			h.log().ErrorContext(ctx, "intake: writing the refused rows", "upload", u.ID, "err", err)
 			return "", err
 		}

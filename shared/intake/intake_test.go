@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/casellario-pec/casellario/shared/docs"
 	"github.com/casellario-pec/casellario/shared/domain"
@@ -21,11 +23,13 @@ import (
 	"github.com/casellario-pec/casellario/shared/notice"
 	"github.com/casellario-pec/casellario/shared/store"
 	"github.com/casellario-pec/casellario/shared/tenants"
+	"github.com/casellario-pec/casellario/shared/uploads"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
 type fixture struct {
+	env   *testenv.Env
 	h     *intake.Handler
 	store *store.Dynamo
 	docs  *docs.Docs
@@ -52,7 +56,7 @@ func newFixture(t *testing.T) *fixture {
 	tc.Tenants[1].Protocol.Kind = tenants.ProtocolManual
 	tc.Tenants[0].BatchSize = 3
 	rec := &recorder{}
-	return &fixture{store: st, docs: d, sent: rec, h: &intake.Handler{Store: st, Docs: d, Tenants: tc, Notify: rec,
+	return &fixture{env: env, store: st, docs: d, sent: rec, h: &intake.Handler{Store: st, Docs: d, Tenants: tc, Notify: rec,
 		Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC) }}}
 }
 
@@ -96,7 +100,7 @@ func (f *fixture) report(t *testing.T, u domain.Upload) map[string]any {
 func TestSameEventTwice(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	key, ver := f.put(t, "c_g999", "SUAP", valid, map[string]string{intake.MetaUploadedBy: "mario"})
+	key, ver := f.put(t, "c_g999", "SUAP", valid, map[string]string{uploads.MetaUploadedBy: "mario"})
 	var wg sync.WaitGroup
 	for range 3 { // at once, and then once more
 		wg.Add(1)
@@ -132,7 +136,7 @@ func TestSameEventTwice(t *testing.T) {
 	if s := rep["summary"].(map[string]any); s["valid"] != 2.0 {
 		t.Errorf("report summary %v", s)
 	}
-	if _, err := f.docs.Head(ctx, f.docs.Document(intake.RefusedKey("c_g999", p.Upload))); domain.ErrorCode(err) != domain.ENOTFOUND {
+	if _, err := f.docs.Head(ctx, f.docs.Document(docs.RefusedKey("c_g999", p.Upload))); domain.ErrorCode(err) != domain.ENOTFOUND {
 		t.Errorf("refused.csv written without refused rows: %v", err)
 	}
 }
@@ -149,7 +153,7 @@ func TestRefusedRows(t *testing.T) {
 	if u.State != domain.UploadQueued || u.Counts != (domain.Counts{Rows: 5, Valid: 2, Invalid: 3, Duplicates: 1}) {
 		t.Fatalf("upload %+v", u)
 	}
-	csvBytes, _, err := f.docs.GetBytes(context.Background(), f.docs.Document(intake.RefusedKey("c_g999", u.ID)))
+	csvBytes, _, err := f.docs.GetBytes(context.Background(), f.docs.Document(docs.RefusedKey("c_g999", u.ID)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,13 +189,10 @@ func TestRejected(t *testing.T) {
 		{"too large", "c_g999", "SUAP", valid, nil, 20, namelist.CodeTooLarge, domain.ReasonFileTooLarge},
 		{"unknown office", "c_g999", "NOPE", valid, nil, 0, "office", domain.ReasonUnknownOffice},
 		{"unknown tenant", "c_x000", "SUAP", valid, nil, 0, "office", domain.ReasonUnknownOffice},
-		{"bad protocol number", "c_g999", "SUAP", valid, map[string]string{intake.MetaProtocolNumber: "12a", intake.MetaProtocolDate: "2026-11-25"}, 0, "protocol", domain.ReasonBadManualProtocol},
-		{"bad protocol date", "c_g999", "SUAP", valid, map[string]string{intake.MetaProtocolNumber: "12", intake.MetaProtocolDate: "25/11/2026"}, 0, "protocol", domain.ReasonBadManualProtocol},
+		{"a protocol number in the metadata", "c_g999", "SUAP", valid, map[string]string{uploads.MetaProtocolNumber: "12", uploads.MetaProtocolDate: "2026-11-25"}, 0, "protocol", domain.ReasonManualNotAllowed},
+		{"only a protocol date in the metadata", "c_g999", "SUAP", valid, map[string]string{uploads.MetaProtocolDate: "2026-11-25"}, 0, "protocol", domain.ReasonManualNotAllowed},
 		{"manual register without number", "c_l537", "SUAP", valid, nil, 0, "protocol", domain.ReasonNoManualProtocol},
 		{"no valid row", "c_g999", "SUAP", header + "Verdi;Luca;X;31/02/1980;Atlantide;;\r\n", nil, 0, "", domain.ReasonNoValidRow},
-		{"manual over batch size", "c_g999", "SUAP", valid + row("Verdi", "Luca", domain.Male, domain.Date{Year: 1990, Month: 3, Day: 3}) +
-			row("Neri", "Sara", domain.Female, domain.Date{Year: 1991, Month: 4, Day: 4}),
-			map[string]string{intake.MetaProtocolNumber: "12", intake.MetaProtocolDate: "2026-11-25"}, 0, "", domain.ReasonManualTooMany},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
@@ -222,19 +223,41 @@ func TestRejected(t *testing.T) {
 	}
 }
 
-func TestManualAccepted(t *testing.T) {
+// submit hands a list in as the API and the CLI do: the record, the
+// protocol office's number claimed, the object; then runs intake on it.
+func (f *fixture) submit(t *testing.T, tenant, body string, p *domain.Protocol) (domain.Upload, error) {
+	t.Helper()
+	u, err := uploads.Submit(context.Background(), f.store, f.docs, uploads.Submission{Tenant: tenant, Office: "SUAP", Ext: "csv",
+		FileName: "elenco.csv", UploadedBy: "protocollo", Protocol: p, Data: []byte(body)}, domain.CauseUser("protocollo"))
+	if err != nil {
+		return u, err
+	}
+	return f.h.Process(context.Background(), u.Key, "", domain.CauseS3(u.Key, ""))
+}
+
+func TestManualProtocol(t *testing.T) {
 	f := newFixture(t)
-	key, ver := f.put(t, "c_l537", "SUAP", valid, map[string]string{intake.MetaProtocolNumber: "55", intake.MetaProtocolDate: "2026-11-24"})
-	u, err := f.h.Process(context.Background(), key, ver, domain.CauseS3(key, ver))
-	if err != nil || u.State != domain.UploadQueued || u.Protocol == nil || u.Protocol.Number != "0000055" {
+	p := &domain.Protocol{Number: "0000055", Date: domain.Date{Year: 2026, Month: 11, Day: 24}}
+	u, err := f.submit(t, "c_l537", valid, p)
+	if err != nil || u.State != domain.UploadQueued || u.Protocol == nil || *u.Protocol != *p || u.FileName != "elenco.csv" || u.UploadedBy != "protocollo" {
 		t.Fatalf("%+v %v", u, err)
 	}
-	p, err := intake.ManualProtocol(map[string]string{intake.MetaProtocolNumber: "55", intake.MetaProtocolDate: "2026-11-24"})
-	if err != nil || p.Number != "0000055" || p.Date.String() != "2026-11-24" {
-		t.Errorf("%+v %v", p, err)
+	// The same number again, for another list: refused before anything is stored.
+	if _, err := f.submit(t, "c_l537", valid, p); domain.ErrorCode(err) != domain.ECONFLICT || !strings.Contains(domain.ErrorMessage(err), "già stato usato") {
+		t.Fatalf("a number used twice: %v", err)
 	}
-	if p, err := intake.ManualProtocol(nil); p != nil || err != nil {
-		t.Errorf("no metadata: %+v %v", p, err)
+	// The same number in another year is another registration.
+	other := *p
+	other.Date.Year = 2027
+	if _, err := f.submit(t, "c_l537", valid, &other); err != nil {
+		t.Fatal(err)
+	}
+	// More people than one request holds.
+	tooMany := valid + row("Verdi", "Luca", domain.Male, domain.Date{Year: 1990, Month: 3, Day: 3}) +
+		row("Neri", "Sara", domain.Female, domain.Date{Year: 1991, Month: 4, Day: 4})
+	u, err = f.submit(t, "c_g999", tooMany, &domain.Protocol{Number: "0000012", Date: domain.Date{Year: 2026, Month: 11, Day: 25}})
+	if err != nil || u.State != domain.UploadRejected || u.Reason.Code != domain.ReasonManualTooMany {
+		t.Fatalf("too many for one request: %+v %v", u, err)
 	}
 }
 
@@ -242,8 +265,10 @@ func TestFinalErrors(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	// Not an upload key: nothing recorded, the event is not retried.
-	if _, err := f.h.Process(ctx, "c_g999/SUAP/rossi_mario.csv", "", domain.CauseS3("k", "v")); domain.ErrorCode(err) != domain.EINVALID {
-		t.Errorf("bad key: %v", err)
+	for _, bad := range []string{"c_g999/rossi_mario.csv", "c_g999/SUAP/sub/rossi_mario.csv", "c_g999/SUAP/rossi_mario.pdf", "c_g999/SUAP/.csv"} {
+		if _, err := f.h.Process(ctx, bad, "", domain.CauseS3("k", "v")); domain.ErrorCode(err) != domain.EINVALID {
+			t.Errorf("bad key: %v", err)
+		}
 	}
 	// The object is gone.
 	gone := docs.UploadKey("c_g999", "SUAP", domain.NewID(), "csv")
@@ -262,7 +287,7 @@ func TestFinalErrors(t *testing.T) {
 		t.Errorf("reused id: %v", err)
 	}
 	// None of these is worth a retry of the S3 event; other event kinds are ignored.
-	ev := event("c_g999/SUAP/rossi_mario.csv", "")
+	ev := event("c_g999/rossi_mario.csv", "")
 	ev.Records = append(ev.Records, event(gone, "").Records[0], events.S3EventRecord{EventName: "ObjectRemoved:Delete"})
 	if err := f.h.HandleS3(ctx, ev); err != nil {
 		t.Errorf("HandleS3: %v", err)
@@ -290,4 +315,40 @@ func TestRefusedCSVDefuse(t *testing.T) {
 		}
 	}
 	_ = bytes.MinRead
+}
+
+// A file an office drops with its own S3 client, under its own name, is a
+// list like any other: its upload gets an id, keeps the file's name, and the
+// same event twice makes one upload.
+func TestDroppedFile(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	key := "c_g999/SUAP/elenco marzo 2026.csv" // as `aws s3 cp` would write it: any name
+	out, err := f.env.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(f.env.Uploads), Key: aws.String(key), Body: strings.NewReader(valid),
+		Metadata: map[string]string{uploads.MetaUploadedBy: "job-notturno"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj := struct{ Version string }{aws.ToString(out.VersionId)}
+	var ids []string
+	for range 2 {
+		u, err := f.h.Process(ctx, key, obj.Version, domain.CauseS3(key, obj.Version))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, u.ID)
+		if u.State != domain.UploadQueued || u.FileName != "elenco marzo 2026.csv" || u.UploadedBy != "job-notturno" || u.Key != key || !domain.ValidID(u.ID) {
+			t.Fatalf("dropped upload %+v", u)
+		}
+	}
+	if ids[0] != ids[1] {
+		t.Fatalf("the same event twice made two uploads: %v", ids)
+	}
+	ups, _ := f.store.ListUploads(ctx, "c_g999", "SUAP", 10)
+	if len(ups) != 1 {
+		t.Fatalf("%d uploads", len(ups))
+	}
+	if n := f.sent.n[0]; n.Kind != notice.ListReceived || n.Upload != ids[0] {
+		t.Errorf("office not told: %+v", f.sent.n)
+	}
 }

@@ -79,7 +79,16 @@ func (h *Handler) sweepOne(ctx context.Context, t *tenants.Tenant, u domain.Uplo
 	}
 	_, err := h.Process(ctx, u.Key, u.ObjectVersion, cause)
 	switch domain.ErrorCode(err) {
-	case "", domain.EINVALID, domain.ENOTFOUND, domain.ECONFLICT, domain.ETOOLARGE:
+	case domain.ENOTFOUND:
+		// Recorded, and its file never stored (or removed): the office hears of it.
+		if _, err := h.reject(ctx, u, nil, domain.Because(domain.ReasonUploadNotProcessed, "its file is not in the uploads bucket"),
+			errorReport("intake", domain.ReasonUploadNotProcessed.Italian()), cause); err != nil {
+			sum.Failures++
+			log.WarnContext(ctx, "intake: rejecting an upload whose file is missing", "err", err)
+			return
+		}
+		sum.GaveUp++
+	case "", domain.EINVALID, domain.ECONFLICT, domain.ETOOLARGE:
 		sum.Done++ // taken in, or settled for good (Process logged why)
 	case domain.EBUSY:
 		sum.Busy++

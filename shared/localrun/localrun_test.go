@@ -19,13 +19,13 @@ import (
 
 	"github.com/casellario-pec/casellario/shared/docs"
 	"github.com/casellario-pec/casellario/shared/domain"
-	"github.com/casellario-pec/casellario/shared/intake"
 	"github.com/casellario-pec/casellario/shared/mailsink"
 	"github.com/casellario-pec/casellario/shared/pec"
 	"github.com/casellario-pec/casellario/shared/pec/compose"
 	"github.com/casellario-pec/casellario/shared/pecmail"
 	"github.com/casellario-pec/casellario/shared/sim/procura"
 	"github.com/casellario-pec/casellario/shared/tenants"
+	"github.com/casellario-pec/casellario/shared/uploads"
 )
 
 const list = "Cognome;Nome;Sesso;Data di nascita;Comune o Stato di nascita\n" +
@@ -64,7 +64,7 @@ func TestRoundTripAndRestart(t *testing.T) {
 	id := domain.NewID()
 	key := docs.UploadKey("c_g999", "SUAP", id, "csv")
 	if _, err := run.Docs.PutWithMetadata(ctx, run.Docs.Upload(key), "text/csv", strings.NewReader(list),
-		map[string]string{intake.MetaUploadedBy: "test"}); err != nil {
+		map[string]string{uploads.MetaUploadedBy: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "intake", func() bool {

@@ -24,6 +24,7 @@ type uploadItem struct {
 	ObjectVersion string    `dynamodbav:"object_version,omitempty"`
 	SHA256        string    `dynamodbav:"sha256"`
 	UploadedBy    string    `dynamodbav:"uploaded_by,omitempty"`
+	FileName      string    `dynamodbav:"file_name,omitempty"`
 	State         string    `dynamodbav:"state"`
 	Rows          int       `dynamodbav:"rows"`
 	Valid         int       `dynamodbav:"valid"`
@@ -49,7 +50,7 @@ func (it uploadItem) domain() domain.Upload {
 	}
 	return domain.Upload{Protocol: manual,
 		ID: it.ID, Tenant: it.Tenant, Office: it.Office, Key: it.Key, ObjectVersion: it.ObjectVersion,
-		SHA256: it.SHA256, UploadedBy: it.UploadedBy, State: domain.UploadState(it.State),
+		SHA256: it.SHA256, UploadedBy: it.UploadedBy, FileName: it.FileName, State: domain.UploadState(it.State),
 		Counts:    domain.Counts{Rows: it.Rows, Valid: it.Valid, Invalid: it.Invalid, Duplicates: it.Duplicates},
 		ReportKey: it.ReportKey, Reason: reasonOf(it.ReasonCode, it.Reason), CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt, Version: it.Ver,
 	}

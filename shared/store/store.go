@@ -23,6 +23,7 @@
 //	lease           T#<t>#L#<name>                      #LEASE               -                                        -
 //	mailbox cursor  T#<t>#X#<mailbox address>           #CURSOR              -                                        -
 //	attempts        T#<t>#A#<mailbox hash>#<uidv>#<uid> #ATTEMPT             -                                        -
+//	manual number   T#<t>#MP#<year>                     N#<number, 10 dig.>  -                                        -
 //	triage item     T#<t>#Q#<triage id>                 #TRIAGE              see triage.go (and the log of messages seen)
 //
 // <created> and <at> are UTC times in a fixed-width form, so keys sort in time

@@ -3,9 +3,9 @@ package store
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"encoding/base32"
 	"encoding/hex"
+	"encoding/json"
 	"regexp"
 	"strings"
 	"time"
@@ -118,7 +118,7 @@ func (s *Dynamo) CreateTriage(ctx context.Context, t domain.TriageItem) (domain.
 	if err != nil {
 		return domain.TriageItem{}, false, internal(err, "encoding triage facts")
 	}
-	it := triageItem{Facts: string(facts),PK: triagePK(t.Tenant, id), SK: skTriage, Type: "triage",
+	it := triageItem{Facts: string(facts), PK: triagePK(t.Tenant, id), SK: skTriage, Type: "triage",
 		GSI1PK: triageOpenPK(t.Tenant), GSI1SK: created(at, id), GSI2PK: triageAllPK(t.Tenant), GSI2SK: created(at, id),
 		ID: id, Tenant: t.Tenant, Mailbox: strings.ToLower(t.Mailbox), MessageKey: t.MessageKey, MessageID: t.MessageID,
 		Kind: t.Kind, Reason: t.Reason.Detail, ReasonCode: string(t.Reason.Code), State: string(domain.TriageOpen), CreatedAt: at, UpdatedAt: at, Cause: string(t.Cause), Ver: 1}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -33,7 +34,7 @@ func (s *Dynamo) CreateUpload(ctx context.Context, u domain.Upload, cause domain
 		GSI1PK: receivedPK(u.Tenant), GSI1SK: created(now, u.ID), // until taken in (ReceivedUploads)
 		GSI2PK: uploadsPK(u.Tenant, u.Office), GSI2SK: created(now, u.ID),
 		ID: u.ID, Tenant: u.Tenant, Office: u.Office, Key: u.Key, ObjectVersion: u.ObjectVersion, SHA256: u.SHA256,
-		UploadedBy: u.UploadedBy, State: string(domain.UploadReceived), CreatedAt: now, UpdatedAt: now,
+		UploadedBy: u.UploadedBy, FileName: u.FileName, State: string(domain.UploadReceived), CreatedAt: now, UpdatedAt: now,
 		Cause: string(cause), Detail: "list received", Ver: 1,
 	}
 	if u.Protocol != nil {
@@ -50,8 +51,26 @@ func (s *Dynamo) CreateUpload(ctx context.Context, u domain.Upload, cause domain
 		if _, err := s.getItem(ctx, it.PK, it.SK, &it); err != nil {
 			return domain.Upload{}, err
 		}
-		if it.Office != u.Office || it.Key != u.Key || it.ObjectVersion != u.ObjectVersion || it.SHA256 != u.SHA256 {
+		if it.Office != u.Office || it.Key != u.Key || it.SHA256 != u.SHA256 {
 			return domain.Upload{}, domain.Errorf(domain.ECONFLICT, "upload %s exists for another object", u.ID)
+		}
+		switch {
+		case it.ObjectVersion == u.ObjectVersion:
+		case it.ObjectVersion == "" && u.ObjectVersion != "":
+			// Recorded by the API before its object existed: now it does.
+			var out uploadItem
+			ok, err := s.update(ctx, update{pk: it.PK, sk: it.SK, expr: "SET object_version = :v",
+				cond:   "attribute_not_exists(object_version) OR object_version = :empty OR object_version = :v",
+				values: map[string]types.AttributeValue{":v": str(u.ObjectVersion), ":empty": str("")}}, &out)
+			if err != nil {
+				return domain.Upload{}, err
+			}
+			if !ok {
+				return domain.Upload{}, domain.Errorf(domain.ECONFLICT, "upload %s exists for another object version", u.ID)
+			}
+			it = out
+		default:
+			return domain.Upload{}, domain.Errorf(domain.ECONFLICT, "upload %s exists for another object version", u.ID)
 		}
 	}
 	return it.domain(), s.fileUploadEvent(ctx, it, string(domain.UploadReceived))
@@ -527,4 +546,54 @@ func (s *Dynamo) subjectDone(ctx context.Context, it subjectItem) (domain.Subjec
 	}
 	return sub, s.fileEvent(ctx, domain.Event{Tenant: it.Tenant, Subject: it.Upload, About: sub.ID, At: it.UpdatedAt,
 		State: it.State, Detail: detail, Cause: domain.Cause(it.Cause)}, it.TTL)
+}
+
+func manualPK(tenant string, year int) string { return fmt.Sprintf("%sMP#%04d", tk(tenant), year) }
+
+// ClaimManualProtocol reserves a hand-given number for one upload.
+func (s *Dynamo) ClaimManualProtocol(ctx context.Context, tenant string, p domain.Protocol, upload string) error {
+	if err := checkCode("tenant", tenant); err != nil {
+		return err
+	}
+	if err := checkID("upload", upload); err != nil {
+		return err
+	}
+	if !protocolRE.MatchString(p.Number) || p.Date.IsZero() {
+		return domain.Errorf(domain.EINVALID, "manual protocol %q: want 7 or more digits and a date", p.Number)
+	}
+	n, _ := strconv.ParseInt(p.Number, 10, 64)
+	ok, err := s.putNew(ctx, manualItem{PK: manualPK(tenant, p.Date.Year), SK: entrySK(n), Type: "manual-protocol", Upload: upload,
+		Date: p.Date.String(), At: s.now()})
+	if err != nil || ok {
+		return err
+	}
+	var cur manualItem
+	if _, err := s.getItem(ctx, manualPK(tenant, p.Date.Year), entrySK(n), &cur); err != nil {
+		return err
+	}
+	if cur.Upload == upload {
+		return nil
+	}
+	// A claim whose upload was never recorded (its submission failed after
+	// the claim) is taken over.
+	if _, err := s.getUpload(ctx, tenant, cur.Upload); domain.ErrorCode(err) == domain.ENOTFOUND {
+		ok, err := s.update(ctx, update{pk: manualPK(tenant, p.Date.Year), sk: entrySK(n), expr: "SET upload = :u, #at = :at",
+			cond: "upload = :old", names: map[string]string{"#at": "at"},
+			values: map[string]types.AttributeValue{":u": str(upload), ":old": str(cur.Upload), ":at": str(s.now().Format(time.RFC3339Nano))}}, nil)
+		if err != nil || ok {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	return domain.Errorf(domain.ECONFLICT, "protocol number %s of %d is upload %s's already", p.Number, p.Date.Year, cur.Upload)
+}
+
+type manualItem struct {
+	PK     string    `dynamodbav:"pk"`
+	SK     string    `dynamodbav:"sk"`
+	Type   string    `dynamodbav:"type"`
+	Upload string    `dynamodbav:"upload"`
+	Date   string    `dynamodbav:"date"`
+	At     time.Time `dynamodbav:"at"`
 }

@@ -1,0 +1,118 @@
+// Package uploads is how a list enters the system through the API or the
+// CLI: the upload's record first (so that it exists as soon as the clerk is
+// answered), the number the protocol office gave claimed for it (no number
+// twice in a year), then the object, whose S3 event runs intake. Intake and
+// the sweep read what was recorded here.
+package uploads
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"time"
+
+	"github.com/casellario-pec/casellario/shared/docs"
+	"github.com/casellario-pec/casellario/shared/domain"
+	"github.com/casellario-pec/casellario/shared/protocol"
+)
+
+// Object metadata names (S3 user metadata, x-amz-meta-*). Values never
+// carry personal data. A protocol number in an object's metadata is refused
+// by intake: only the protocol office gives one, through the API or the CLI.
+const (
+	MetaUploadedBy     = "uploaded-by"     // user name of the clerk
+	MetaProtocolNumber = "protocol-number" // refused (see above)
+	MetaProtocolDate   = "protocol-date"   // refused (see above)
+)
+
+// ContentTypes of the list formats.
+var ContentTypes = map[string]string{
+	"csv":  "text/csv",
+	"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+	"json": "application/json",
+}
+
+// ParseManual reads a protocol number and date (YYYY-MM-DD) the protocol
+// office typed: nil when both are empty; errors in Italian, for users.
+func ParseManual(number, date string) (*domain.Protocol, error) {
+	n, d := strings.TrimSpace(number), strings.TrimSpace(date)
+	if n == "" && d == "" {
+		return nil, nil
+	}
+	num, ok := protocol.Normalize(n)
+	if !ok {
+		return nil, domain.Userf(domain.EINVALID, "Numero di protocollo %q non valido: indicare solo cifre.", n)
+	}
+	t, err := time.Parse(time.DateOnly, d)
+	if err != nil {
+		return nil, domain.Userf(domain.EINVALID, "Data di protocollo %q non valida: indicarla come AAAA-MM-GG.", d)
+	}
+	return &domain.Protocol{Number: num, Date: domain.DateOf(t)}, nil
+}
+
+// Submission is a list someone hands in.
+type Submission struct {
+	Tenant, Office string
+	Ext            string // csv, xlsx, json
+	FileName       string // as the clerk named it (shown on the page and in e-mails)
+	UploadedBy     string
+	Protocol       *domain.Protocol // the protocol office's number, when it gave one
+	Data           []byte
+}
+
+// Submit records the upload, claims its manual number and stores the object
+// (see the package doc). A number another upload has is ECONFLICT, with a
+// message for users; nothing is written then.
+func Submit(ctx context.Context, st domain.UploadStore, d *docs.Docs, s Submission, cause domain.Cause) (domain.Upload, error) {
+	if !docs.ValidUploadExt(s.Ext) {
+		return domain.Upload{}, domain.Errorf(domain.EINVALID, "list format %q", s.Ext)
+	}
+	sum := sha256.Sum256(s.Data)
+	u := domain.Upload{ID: domain.NewID(), Tenant: s.Tenant, Office: s.Office, SHA256: hex.EncodeToString(sum[:]),
+		UploadedBy: s.UploadedBy, FileName: cleanName(s.FileName), Protocol: s.Protocol}
+	u.Key = docs.UploadKey(s.Tenant, s.Office, u.ID, s.Ext)
+	if s.Protocol != nil {
+		err := st.ClaimManualProtocol(ctx, s.Tenant, *s.Protocol, u.ID)
+		if domain.ErrorCode(err) == domain.ECONFLICT {
+			return domain.Upload{}, domain.Userf(domain.ECONFLICT, "Il numero di protocollo %s del %d è già stato usato per un altro elenco.",
+				s.Protocol.Number, s.Protocol.Date.Year)
+		}
+		if err != nil {
+			return domain.Upload{}, err
+		}
+	}
+	u, err := st.CreateUpload(ctx, u, cause)
+	if err != nil {
+		return domain.Upload{}, err
+	}
+	meta := map[string]string{MetaUploadedBy: s.UploadedBy}
+	if _, err := d.PutWithMetadata(ctx, d.Upload(u.Key), ContentTypes[s.Ext], bytes.NewReader(s.Data), meta); err != nil {
+		// The record must not wait for a file that will not come.
+		if _, rerr := st.AdvanceUpload(context.WithoutCancel(ctx), u.Tenant, u.ID, domain.UploadRejected, nil, "",
+			domain.Because(domain.ReasonUploadNotProcessed, "its file could not be stored"), cause); rerr != nil {
+			return domain.Upload{}, err
+		}
+		return domain.Upload{}, err
+	}
+	return u, nil
+}
+
+// cleanName keeps a file name printable, without folders, at most
+// docs.MaxFileName bytes.
+func cleanName(s string) string {
+	if i := strings.LastIndexAny(s, `/\`); i >= 0 {
+		s = s[i+1:]
+	}
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, strings.TrimSpace(s))
+	for len(s) > docs.MaxFileName {
+		s = s[:len(s)-1]
+	}
+	return strings.ToValidUTF8(s, "")
+}
