@@ -155,7 +155,7 @@ type budget struct {
 
 func newBudget(ctx context.Context, lim Limits, size int) *budget {
 	lim = lim.withDefaults()
-	return &budget{ctx: ctx, lim: lim, maxScan: 4*int64(size) + lim.MaxDecoded + 1<<20}
+	return &budget{ctx: ctx, lim: lim, maxScan: 6*int64(size) + lim.MaxDecoded + 1<<20}
 }
 
 // tick checks the context every 1024 calls: cheap enough for inner loops.
