@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // doc is one document being read: its cross-reference table and the objects
@@ -63,6 +64,7 @@ func newDoc(b *budget, data []byte) *doc {
 // resolve follows references until a direct value; a missing object is
 // null, as the specification says.
 func (d *doc) resolve(o object) (object, error) {
+	var seen []int
 	for i := 0; ; i++ {
 		r, ok := o.(ref)
 		if !ok {
@@ -71,6 +73,10 @@ func (d *doc) resolve(o object) (object, error) {
 		if i >= d.b.lim.MaxDepth {
 			return nil, limitErr("chain of references longer than %d", d.b.lim.MaxDepth)
 		}
+		if slices.Contains(seen, r.num) {
+			return nil, fmt.Errorf("%w through object %d", errCycle, r.num)
+		}
+		seen = append(seen, r.num)
 		v, err := d.get(r.num)
 		if err != nil {
 			return nil, err
@@ -212,7 +218,11 @@ func (d *doc) streamAt(num int, sd dict, pos int) (object, error) {
 		pos++
 	}
 	s := &stream{dict: sd, num: num}
-	if n, ok := d.streamLength(sd); ok && n >= 0 && int64(pos)+n <= int64(len(d.data)) {
+	n, ok, err := d.streamLength(sd)
+	if err != nil {
+		return nil, err
+	}
+	if ok && n >= 0 && int64(pos)+n <= int64(len(d.data)) {
 		end := pos + int(n)
 		q := end
 		for q < len(d.data) && isSpace[d.data[q]] {
@@ -248,13 +258,16 @@ func (d *doc) streamAt(num int, sd dict, pos int) (object, error) {
 
 // streamLength reads /Length, which may be an indirect object: a loop or a
 // broken one only means the length is searched for.
-func (d *doc) streamLength(sd dict) (int64, bool) {
+func (d *doc) streamLength(sd dict) (int64, bool, error) {
 	v, err := d.resolve(sd["Length"])
 	if err != nil {
-		return 0, false
+		if fatal(err) {
+			return 0, false, err
+		}
+		return 0, false, nil
 	}
 	n, ok := v.(int64)
-	return n, ok
+	return n, ok, nil
 }
 
 // fromStm reads object num from an object stream.

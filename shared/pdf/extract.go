@@ -212,6 +212,9 @@ func (w *writer) value(o object, depth int) {
 		w.buf.WriteString("null")
 		return
 	}
+	if err := w.d.b.tick(); err != nil && w.err == nil {
+		w.err = err
+	}
 	b := &w.buf
 	switch v := o.(type) {
 	case nil:

@@ -1,6 +1,7 @@
 package pdf
 
 import (
+	"math"
 	"sort"
 	"strings"
 )
@@ -83,8 +84,11 @@ func (d *doc) loadComposite(f *font, fd dict) error {
 	f.dw = 1
 	switch e := fd["Encoding"].(type) {
 	case name:
-		// Identity-H/V and the predefined CMaps of two-byte codes; others
-		// are not known here and read as two-byte codes too.
+		// Identity-H/V have two-byte codes. The other predefined CMaps are
+		// not known here: the ToUnicode codespace is the best guess.
+		if e != "Identity-H" && e != "Identity-V" && f.toUni != nil && len(f.toUni.spaces) > 0 {
+			f.codes = &cmap{spaces: f.toUni.spaces}
+		}
 	default:
 		cm, err := d.loadCMap(e)
 		if err != nil {
@@ -93,10 +97,6 @@ func (d *doc) loadComposite(f *font, fd dict) error {
 		if cm != nil && len(cm.spaces) > 0 {
 			f.codes = cm
 		}
-	}
-	if f.codes == nil && f.toUni != nil && len(f.toUni.spaces) > 0 && !isTwoByte(f.toUni.spaces) {
-		// An unknown encoding: the ToUnicode codespace is the best guess.
-		f.codes = &cmap{spaces: f.toUni.spaces}
 	}
 	dfs, err := d.resolveOK(fd["DescendantFonts"])
 	if err != nil {
@@ -122,7 +122,7 @@ func (d *doc) loadComposite(f *font, fd dict) error {
 	wa, _ := wv.(array)
 	for i := 0; i+1 < len(wa); {
 		lo, ok := integer(wa[i])
-		if !ok || lo < 0 {
+		if !ok || lo < 0 || lo > math.MaxUint32 {
 			break
 		}
 		if ws, ok := wa[i+1].(array); ok {
@@ -145,20 +145,12 @@ func (d *doc) loadComposite(f *font, fd dict) error {
 		if !ok1 || !ok2 || hi < lo {
 			break
 		}
+		hi = min(hi, math.MaxUint32)
 		f.cidW = append(f.cidW, cidWidth{lo: uint32(lo), hi: uint32(hi), w: w / 1000})
 		i += 3
 	}
 	sort.SliceStable(f.cidW, func(i, j int) bool { return f.cidW[i].lo < f.cidW[j].lo })
 	return nil
-}
-
-func isTwoByte(sp []codespace) bool {
-	for _, s := range sp {
-		if s.n != 2 {
-			return false
-		}
-	}
-	return true
 }
 
 func (d *doc) loadSimple(f *font, fd dict) error {

@@ -6,12 +6,12 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/go-pdf/fpdf"
 	lpdf "github.com/ledongthuc/pdf"
@@ -329,4 +329,30 @@ func haveTTF() bool {
 	return err == nil
 }
 
-var spaces = regexp.MustCompile(`\s+`)
+var time0 = time.Unix(0, 0)
+
+// utf8Doc is a two-page document in a Type0 font: fpdf with a TrueType font
+// when the machine has one, else written by hand.
+func utf8Doc(t testing.TB) []byte {
+	t.Helper()
+	ttf, err := os.ReadFile(ttfPath)
+	if err != nil {
+		objs := onePage("BT /F1 12 Tf 72 720 Td <00010002> Tj ET",
+			obj{6, "<</Subtype /CIDFontType2 /BaseFont /Test /DW 600>>"},
+			obj{7, streamBody("", []byte(toUnicodeCMap("àè")))})
+		objs[4].body = "<</Type /Font /Subtype /Type0 /BaseFont /Test /Encoding /Identity-H /DescendantFonts [6 0 R] /ToUnicode 7 0 R>>"
+		return classic(objs, "")
+	}
+	p := fpdf.New("P", "mm", "A4", "")
+	p.AddUTF8FontFromBytes("DejaVu", "", ttf)
+	for _, l := range []string{"Città di Prato, perché NULLA", "ROSSI NICCOLÒ RSSMRA80A01H501U"} {
+		p.AddPage()
+		p.SetFont("DejaVu", "", 12)
+		p.CellFormat(0, 8, l, "", 1, "L", false, 0, "")
+	}
+	var b bytes.Buffer
+	if err := p.Output(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}

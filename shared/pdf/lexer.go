@@ -1,6 +1,7 @@
 package pdf
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -37,7 +38,6 @@ type parser struct {
 	pos   int
 	refs  bool
 	nvals int // values parsed since the last reset (content mode)
-	scr   []byte
 }
 
 func newParser(b *budget, buf []byte, pos int, refs bool) *parser {
@@ -284,40 +284,60 @@ func unhex(c byte) byte {
 }
 
 // literal reads a (string). Nested parentheses are a counter, not a
-// recursion.
+// recursion. The end is found first, so that the string is allocated once.
 func (p *parser) literal() (object, error) {
 	start := p.pos
-	p.pos++
-	out := p.scr[:0]
-	nest := 0
-	for p.pos < len(p.buf) {
-		c := p.buf[p.pos]
-		p.pos++
-		switch c {
+	nest, plain, i := 0, true, start+1
+	for ; i < len(p.buf); i++ {
+		switch p.buf[i] {
 		case '(':
 			nest++
+			continue
 		case ')':
-			if nest == 0 {
-				p.scr = out[:0]
-				if err := p.charge(len(out) / 64); err != nil {
-					return nil, err
-				}
-				return str(out), nil
+			if nest > 0 {
+				nest--
+				continue
 			}
-			nest--
+		case '\\':
+			plain = false
+			i++
+			continue
+		case '\r':
+			plain = false
+			continue
+		default:
+			continue
+		}
+		break
+	}
+	if i >= len(p.buf) {
+		p.pos = len(p.buf)
+		return nil, syntaxErr(start, "unterminated string")
+	}
+	p.pos = i + 1
+	if err := p.charge((i - start) / 64); err != nil {
+		return nil, err
+	}
+	raw := p.buf[start+1 : i]
+	if plain {
+		return str(raw), nil
+	}
+	out := make([]byte, 0, len(raw))
+	for k := 0; k < len(raw); k++ {
+		c := raw[k]
+		switch c {
 		case '\r':
 			// An end of line in a string is a newline whatever its bytes.
-			if p.pos < len(p.buf) && p.buf[p.pos] == '\n' {
-				p.pos++
+			if k+1 < len(raw) && raw[k+1] == '\n' {
+				k++
 			}
 			c = '\n'
 		case '\\':
-			if p.pos >= len(p.buf) {
-				return nil, errEOF
+			k++
+			if k >= len(raw) {
+				break
 			}
-			e := p.buf[p.pos]
-			p.pos++
-			switch e {
+			switch e := raw[k]; e {
 			case 'n':
 				c = '\n'
 			case 'r':
@@ -329,8 +349,8 @@ func (p *parser) literal() (object, error) {
 			case 'f':
 				c = '\f'
 			case '\r':
-				if p.pos < len(p.buf) && p.buf[p.pos] == '\n' {
-					p.pos++
+				if k+1 < len(raw) && raw[k+1] == '\n' {
+					k++
 				}
 				continue
 			case '\n':
@@ -338,9 +358,9 @@ func (p *parser) literal() (object, error) {
 			default:
 				if e >= '0' && e <= '7' {
 					v := int(e - '0')
-					for k := 0; k < 2 && p.pos < len(p.buf) && p.buf[p.pos] >= '0' && p.buf[p.pos] <= '7'; k++ {
-						v = v*8 + int(p.buf[p.pos]-'0')
-						p.pos++
+					for n := 0; n < 2 && k+1 < len(raw) && raw[k+1] >= '0' && raw[k+1] <= '7'; n++ {
+						k++
+						v = v*8 + int(raw[k]-'0')
 					}
 					c = byte(v)
 				} else {
@@ -350,29 +370,26 @@ func (p *parser) literal() (object, error) {
 		}
 		out = append(out, c)
 	}
-	p.scr = out[:0]
-	return nil, syntaxErr(start, "unterminated string")
+	return str(out), nil
 }
 
 func (p *parser) hex() (object, error) {
 	start := p.pos
-	p.pos++
-	out := p.scr[:0]
+	e := bytes.IndexByte(p.buf[start:], '>')
+	if e < 0 {
+		p.pos = len(p.buf)
+		return nil, syntaxErr(start, "unterminated hexadecimal string")
+	}
+	raw := p.buf[start+1 : start+e]
+	p.pos = start + e + 1
+	if err := p.charge(len(raw) / 128); err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, (len(raw)+1)/2)
 	var hi byte
 	half := false
-	for p.pos < len(p.buf) {
-		c := p.buf[p.pos]
-		p.pos++
+	for k, c := range raw {
 		switch {
-		case c == '>':
-			if half {
-				out = append(out, hi<<4)
-			}
-			p.scr = out[:0]
-			if err := p.charge(len(out) / 64); err != nil {
-				return nil, err
-			}
-			return str(out), nil
 		case isHex(c):
 			if half {
 				out = append(out, hi<<4|unhex(c))
@@ -382,12 +399,13 @@ func (p *parser) hex() (object, error) {
 			half = !half
 		case isSpace[c]:
 		default:
-			p.scr = out[:0]
-			return nil, syntaxErr(p.pos-1, "bad character in hexadecimal string")
+			return nil, syntaxErr(start+1+k, "bad character in hexadecimal string")
 		}
 	}
-	p.scr = out[:0]
-	return nil, syntaxErr(start, "unterminated hexadecimal string")
+	if half {
+		out = append(out, hi<<4)
+	}
+	return str(out), nil
 }
 
 func (p *parser) deeper(depth int) error {
