@@ -377,3 +377,13 @@ func (d *doc) readObjStm(num int) (*objStm, error) {
 	}
 	return ostm, nil
 }
+
+// version is the version in the header ("1.4"), or 1.7 when it says none
+// that makes sense.
+func (d *doc) version() string {
+	v := d.data[d.hdr+len("%PDF-"):]
+	if len(v) >= 3 && v[0] >= '1' && v[0] <= '2' && v[1] == '.' && v[2] >= '0' && v[2] <= '9' {
+		return string(v[:3])
+	}
+	return "1.7"
+}

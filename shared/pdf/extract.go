@@ -80,7 +80,7 @@ func (w *writer) write(sel []int) ([]byte, error) {
 	for num, nn := range pageNum {
 		w.newNum[num] = nn
 	}
-	w.buf.WriteString("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+	fmt.Fprintf(&w.buf, "%%PDF-%s\n%%\xe2\xe3\xcf\xd3\n", w.d.version())
 	w.begin(1)
 	w.buf.WriteString("<</Type /Catalog /Pages 2 0 R>>")
 	w.end()
@@ -254,11 +254,13 @@ func (w *writer) value(o object, depth int) {
 		}
 		sort.Strings(keys)
 		b.WriteString("<<")
-		for _, k := range keys {
+		for i, k := range keys {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
 			writeName(b, name(k))
 			b.WriteByte(' ')
 			w.value(v[name(k)], depth+1)
-			b.WriteByte(' ')
 		}
 		b.WriteString(">>")
 	case newRef:

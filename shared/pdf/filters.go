@@ -147,24 +147,31 @@ func (d *doc) inflate(data []byte) ([]byte, error) {
 	}
 	r := flate.NewReader(bytes.NewReader(src))
 	defer r.Close()
-	s := sink{b: d.b}
-	buf := make([]byte, chunk)
+	// Read straight into the output, growing it by doubling: a stream at
+	// the bound costs two copies of it, not more.
+	out := make([]byte, 0, min(4*len(src)+chunk, 1<<20))
 	for {
 		if err := d.b.ctx.Err(); err != nil {
 			return nil, err
 		}
-		n, err := r.Read(buf)
+		if cap(out)-len(out) < chunk {
+			grown := make([]byte, len(out), 2*cap(out))
+			copy(grown, out)
+			out = grown
+		}
+		n, err := r.Read(out[len(out):min(cap(out), len(out)+chunk)])
 		if n > 0 {
-			if werr := s.write(buf[:n]); werr != nil {
-				return nil, werr
+			if err := d.b.decode(int64(n)); err != nil {
+				return nil, err
 			}
+			out = out[:len(out)+n]
 		}
 		if err == io.EOF {
-			return s.out, nil
+			return out, nil
 		}
 		if err != nil {
-			if len(s.out) > 0 {
-				return s.out, nil
+			if len(out) > 0 {
+				return out, nil
 			}
 			return nil, fmt.Errorf("%w: bad compressed data", errFilter)
 		}

@@ -385,8 +385,8 @@ func patchXrefEntry(data []byte, num, typ, f2, f3 int) []byte {
 		}
 		prev = row
 	}
-	dictText := string(data[start:bytes.Index(data[start:], []byte("stream\n"))+start])
-	dictText = dictText[2 : strings.LastIndex(dictText, "/Length")]
+	dictText := string(data[start : bytes.Index(data[start:], []byte("stream\n"))+start])
+	dictText = dictText[2:strings.LastIndex(dictText, "/Length")]
 	body := flateStream(strings.Replace(dictText, " /Filter /FlateDecode", "", 1), enc)
 	return slices.Concat(data[:start], []byte(body), data[end:])
 }
@@ -459,7 +459,7 @@ func TestErrorsQuoteNothing(t *testing.T) {
 	const secret = "RSSMRA80A01H501U"
 	for _, data := range [][]byte{
 		withPage("BT /" + secret + " 10 Tf (" + secret + ") Tj ET " + strings.Repeat("[", 100)),
-		withPage("BT /F1 10 Tf (" + secret + ") Tj ET", obj{6, streamBody("/Filter /"+secret, []byte(secret))}),
+		withPage("BT /F1 10 Tf ("+secret+") Tj ET", obj{6, streamBody("/Filter /"+secret, []byte(secret))}),
 		classic([]obj{{1, "<</Type /" + secret + ">>"}}, "/"+secret+" ("+secret+")"),
 		func() []byte {
 			objs := onePage("")
