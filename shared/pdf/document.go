@@ -345,7 +345,7 @@ func (d *doc) readObjStm(num int) (*objStm, error) {
 	}
 	data, err := d.decode(s)
 	if err != nil {
-		return nil, fmt.Errorf("object stream %d: %w", num, err)
+		return nil, within(err, "object stream %d", num)
 	}
 	n, _ := integer(s.dict["N"])
 	first, _ := integer(s.dict["First"])

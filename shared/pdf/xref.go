@@ -3,7 +3,6 @@ package pdf
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"sort"
 )
 
@@ -135,7 +134,7 @@ func (d *doc) readTable(p *parser, sec map[int]xrefEntry) (dict, error) {
 			p.pos += len("trailer")
 			v, err := p.value(0)
 			if err != nil {
-				return nil, fmt.Errorf("trailer: %w", err)
+				return nil, within(err, "trailer")
 			}
 			t, ok := v.(dict)
 			if !ok {
