@@ -256,7 +256,7 @@ func (cm *cmap) lookupCID(n int, code uint32) (uint32, bool) {
 
 // nextCode splits the next character code off s by the codespace ranges
 // (ISO 32000-1, 9.7.6.2). Without ranges codes are two bytes.
-func (cm *cmap) nextCode(s []byte) (code uint32, n int) {
+func (cm *cmap) nextCode(s string) (code uint32, n int) {
 	if cm == nil || len(cm.spaces) == 0 {
 		if len(s) >= 2 {
 			return uint32(s[0])<<8 | uint32(s[1]), 2
@@ -297,27 +297,25 @@ func within4(v uint32, sp codespace, n int) bool {
 	return true
 }
 
-// validText keeps text printable: controls become spaces or go.
-func validText(s string) string {
-	clean := true
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || r == 0xa0 || r == utf8.RuneError {
-			clean = false
-			break
+// appendText appends text to buf keeping it printable: controls become
+// spaces or go, invalid UTF-8 goes.
+func appendText(buf, text []byte) []byte {
+	for i := 0; i < len(text); {
+		c := text[i]
+		if c >= 0x20 && c < 0x7f {
+			buf = append(buf, c)
+			i++
+			continue
 		}
-	}
-	if clean {
-		return s
-	}
-	out := make([]rune, 0, len(s))
-	for _, r := range s {
+		r, n := utf8.DecodeRune(text[i:])
+		i += n
 		switch {
 		case r == '\t' || r == '\n' || r == '\r' || r == 0xa0:
-			out = append(out, ' ')
+			buf = append(buf, ' ')
 		case r < 0x20 || r == 0x7f || r == utf8.RuneError:
 		default:
-			out = append(out, r)
+			buf = utf8.AppendRune(buf, r)
 		}
 	}
-	return string(out)
+	return buf
 }

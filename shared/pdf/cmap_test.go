@@ -46,7 +46,7 @@ endcmap CMapName currentdict /CMap defineresource pop end end`, Limits{})
 		{[]byte{0xA0, 0x41}, 0xA0, 1, "", false}, // in no range: one byte, as the shortest range
 		{[]byte{0x81}, 0x81, 1, "", false},
 	} {
-		code, n := cm.nextCode(c.in)
+		code, n := cm.nextCode(string(c.in))
 		if code != c.code || n != c.n {
 			t.Errorf("nextCode(% x) = %#x, %d; want %#x, %d", c.in, code, n, c.code, c.n)
 			continue

@@ -95,11 +95,12 @@ type operand struct {
 
 // interp runs one content stream.
 type interp struct {
-	x    *extractor
-	res  *resources
-	out  *textOut
-	gs   gstate
-	save []gstate
+	x       *extractor
+	res     *resources
+	out     *textOut
+	gs      gstate
+	save    []gstate
+	scratch []byte // text of the string being shown
 }
 
 // run interprets content with resources res under the matrix ctm.
@@ -155,15 +156,14 @@ func (x *extractor) run(content []byte, res *resources, ctm matrix, out *textOut
 	}
 }
 
-// nums reads the last k operands as numbers.
-func nums(ops []operand, k int) ([]float64, bool) {
+// nums reads the last k (at most 6) operands as numbers.
+func nums(ops []operand, k int) (out [6]float64, ok bool) {
 	if len(ops) < k {
-		return nil, false
+		return out, false
 	}
-	out := make([]float64, k)
 	for i, o := range ops[len(ops)-k:] {
 		if !o.isNum {
-			return nil, false
+			return out, false
 		}
 		out[i] = o.n
 	}
@@ -287,9 +287,11 @@ func (in *interp) moveLine(tx, ty float64) {
 	ts.tm = ts.tlm
 }
 
+// advance moves the text matrix along the line: [1 0 0 1 tx 0] × Tm.
 func (in *interp) advance(tx float64) {
 	ts := &in.gs.ts
-	ts.tm = matrix{1, 0, 0, 1, tx, 0}.mul(ts.tm)
+	ts.tm[4] += tx * ts.tm[0]
+	ts.tm[5] += tx * ts.tm[1]
 }
 
 // show shows a string: its text goes out, placed by where it starts and
@@ -303,23 +305,24 @@ func (in *interp) show(o object) error {
 	f := ts.font
 	m := ts.tm.mul(in.gs.ctm)
 	x0, y0 := m.apply(0, 0)
-	var text []byte
-	b := []byte(s)
-	for len(b) > 0 {
+	text := in.scratch[:0]
+	adv := 0.0
+	for b := string(s); len(b) > 0; {
 		code, n := f.next(b)
 		b = b[n:]
 		text = append(text, f.text(code, n)...)
-		adv := f.width(code, n)*ts.size + ts.tc
+		adv += f.width(code, n)*ts.size + ts.tc
 		if n == 1 && code == 32 {
 			adv += ts.tw
 		}
-		in.advance(adv * ts.th)
 	}
+	in.advance(adv * ts.th)
 	m2 := ts.tm.mul(in.gs.ctm)
 	x1, y1 := m2.apply(0, 0)
 	ux, uy := m.vec(1, 0)
 	vx, vy := m.vec(0, 1)
 	size := math.Abs(ts.size) * math.Hypot(vx, vy)
+	in.scratch = text[:0]
 	return in.out.add(text, x0, y0, x1, y1, ux, uy, size)
 }
 
@@ -452,11 +455,11 @@ func (t *textOut) add(text []byte, x0, y0, x1, y1, ux, uy, size float64) error {
 		}
 		t.separate(sep, text)
 	}
-	clean := validText(string(text))
-	if err := t.b.addText(len(clean)); err != nil {
+	n := len(t.buf)
+	t.buf = appendText(t.buf, text)
+	if err := t.b.addText(len(t.buf) - n); err != nil {
 		return err
 	}
-	t.buf = append(t.buf, clean...)
 	t.has = true
 	t.x, t.y, t.size = x1, y1, size
 	return nil

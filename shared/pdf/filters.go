@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // Stream filters. Every byte a filter produces is charged to MaxDecoded
@@ -145,16 +146,19 @@ func (d *doc) inflate(data []byte) ([]byte, error) {
 	if len(src) >= 2 && src[0]&0x0f == 8 && (uint16(src[0])<<8|uint16(src[1]))%31 == 0 {
 		src = src[2:] // the zlib header; the checksum at the end is not checked
 	}
-	r := flate.NewReader(bytes.NewReader(src))
-	defer r.Close()
+	r := flateReaders.Get().(io.ReadCloser)
+	defer flateReaders.Put(r)
+	if err := r.(flate.Resetter).Reset(bytes.NewReader(src), nil); err != nil {
+		return nil, fmt.Errorf("%w: bad compressed data", errFilter)
+	}
 	// Read straight into the output, growing it by doubling: a stream at
 	// the bound costs two copies of it, not more.
-	out := make([]byte, 0, min(4*len(src)+chunk, 1<<20))
+	out := make([]byte, 0, min(4*len(src)+1024, 1<<20))
 	for {
 		if err := d.b.ctx.Err(); err != nil {
 			return nil, err
 		}
-		if cap(out)-len(out) < chunk {
+		if len(out) == cap(out) {
 			grown := make([]byte, len(out), 2*cap(out))
 			copy(grown, out)
 			out = grown
@@ -177,6 +181,9 @@ func (d *doc) inflate(data []byte) ([]byte, error) {
 		}
 	}
 }
+
+// flateReaders are reused: a decompressor holds a 32 KiB window.
+var flateReaders = sync.Pool{New: func() any { return flate.NewReader(bytes.NewReader(nil)) }}
 
 // predict undoes a TIFF or PNG predictor in place.
 func (d *doc) predict(data []byte, parm dict) ([]byte, error) {

@@ -4,6 +4,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Fonts: how the bytes of a shown string split into character codes, what
@@ -28,6 +29,21 @@ type cidWidth struct {
 	w      float64   // width of every CID in lo..hi
 	ws     []float64 // or one width each from lo
 }
+
+// encodingText is the text of every code of the base encodings, made once.
+var encodingText = func() map[*[256]rune]*[256]string {
+	m := map[*[256]rune]*[256]string{}
+	for _, enc := range []*[256]rune{&standardEncoding, &winAnsiEncoding, &macRomanEncoding} {
+		var t [256]string
+		for c, r := range enc {
+			if r != 0 {
+				t[c] = string(r)
+			}
+		}
+		m[enc] = &t
+	}
+	return m
+}()
 
 var winAnsiCode = func() map[rune]byte {
 	m := map[rune]byte{}
@@ -177,11 +193,7 @@ func (d *doc) loadSimple(f *font, fd dict) error {
 		}
 		diffs, _ = dv.(array)
 	}
-	for c, r := range enc {
-		if r != 0 {
-			f.enc[c] = string(r)
-		}
-	}
+	f.enc = *encodingText[enc]
 	code := -1
 	for _, x := range diffs {
 		switch v := x.(type) {
@@ -227,10 +239,12 @@ func (d *doc) loadSimple(f *font, fd dict) error {
 		switch {
 		case courier:
 			f.widths[c] = 0.6
+		case std != nil && enc == &winAnsiEncoding && diffs == nil:
+			f.widths[c] = float64(std[c]) / 1000
 		case std != nil:
 			f.widths[c] = 0.5
-			if r := []rune(f.enc[c]); len(r) == 1 {
-				if wc, ok := winAnsiCode[r[0]]; ok {
+			if r, n := utf8.DecodeRuneInString(f.enc[c]); n > 0 && n == len(f.enc[c]) {
+				if wc, ok := winAnsiCode[r]; ok {
 					f.widths[c] = float64(std[wc]) / 1000
 				}
 			}
@@ -262,10 +276,12 @@ func subsetless(o object) name {
 	return n
 }
 
+var nameNoise = strings.NewReplacer(" ", "", "-", "", ",", "")
+
 // standardWidths finds the metrics of a standard 14 font, also under the
 // names Windows writers give them.
 func standardWidths(base string) (*[256]uint16, bool) {
-	b := strings.ToLower(strings.NewReplacer(" ", "", "-", "", ",", "").Replace(base))
+	b := strings.ToLower(nameNoise.Replace(base))
 	bold := strings.Contains(b, "bold")
 	italic := strings.Contains(b, "italic") || strings.Contains(b, "oblique")
 	switch {
@@ -291,7 +307,7 @@ func standardWidths(base string) (*[256]uint16, bool) {
 }
 
 // next splits the next code off s.
-func (f *font) next(s []byte) (code uint32, n int) {
+func (f *font) next(s string) (code uint32, n int) {
 	if !f.composite {
 		return uint32(s[0]), 1
 	}

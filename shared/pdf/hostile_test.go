@@ -264,7 +264,7 @@ func hostiles() []hostile {
 			objs = append(objs, obj{110, streamBody("/Subtype /Form /BBox [0 0 1 1]", []byte("BT /F1 10 Tf 72 720 Td (text) Tj ET"))})
 			objs = append(objs, obj{6, "<</Font <</F1 5 0 R>> /XObject <<" + xo.String() + "/X110 110 0 R>>>>"})
 			return classic(objs, "")
-		}, want: ErrLimit},
+		}, lim: Limits{MaxOps: 200_000}, want: ErrLimit},
 
 		// Work and memory.
 		{name: "flate bomb", data: func() []byte {
