@@ -364,20 +364,14 @@ func patchXrefEntry(data []byte, num, typ, f2, f3 int) []byte {
 	p.skipSpace()
 	p.pos += len("stream")
 	s, _ := d.streamAt(0, v.(dict), p.pos)
-	raw, _ := d.decode(s.(*stream))
-	// Rows of 7 bytes behind a PNG Up filter byte: undo, patch, redo.
-	rows := make([][]byte, len(raw)/8)
-	prev := make([]byte, 7)
+	raw, _ := d.decode(s.(*stream)) // the predictor is undone: rows of 7 bytes
+	rows := make([][]byte, len(raw)/7)
 	for r := range rows {
-		row := make([]byte, 7)
-		for k := range row {
-			row[k] = raw[r*8+1+k] + prev[k]
-		}
-		rows[r], prev = row, row
+		rows[r] = raw[r*7 : r*7+7]
 	}
 	rows[num] = []byte{byte(typ), byte(f2 >> 24), byte(f2 >> 16), byte(f2 >> 8), byte(f2), byte(f3 >> 8), byte(f3)}
 	var enc []byte
-	prev = make([]byte, 7)
+	prev := make([]byte, 7)
 	for _, row := range rows {
 		enc = append(enc, 2)
 		for k := range row {
