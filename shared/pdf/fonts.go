@@ -4,6 +4,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -13,7 +14,7 @@ import (
 
 type font struct {
 	composite bool
-	enc       [256]string // simple fonts: code -> text by encoding and /Differences
+	enc       *[256]string // simple fonts: code -> text by encoding and /Differences
 	toUni     *cmap       // /ToUnicode, which wins over the encoding
 	codes     *cmap       // composite fonts: codespace and CIDs; nil for Identity
 	// Widths, in text space units for a font size of 1.
@@ -68,6 +69,9 @@ func (d *doc) loadFont(fo object) (*font, error) {
 		if f.toUni, err = d.loadCMap(tu); err != nil {
 			return nil, err
 		}
+	}
+	if err := d.b.value(4); err != nil { // the font itself
+		return nil, err
 	}
 	if fd["Subtype"] == name("Type0") {
 		return f, d.loadComposite(f, fd)
@@ -193,7 +197,17 @@ func (d *doc) loadSimple(f *font, fd dict) error {
 		}
 		diffs, _ = dv.(array)
 	}
-	f.enc = *encodingText[enc]
+	// The base encodings' tables are shared; a font with /Differences has
+	// its own copy, charged to MaxValues like its widths (one value for 64
+	// bytes), so that many fonts cannot take much memory.
+	f.enc = encodingText[enc]
+	if len(diffs) > 0 {
+		if err := d.b.value(64); err != nil {
+			return err
+		}
+		own := *f.enc
+		f.enc = &own
+	}
 	code := -1
 	for _, x := range diffs {
 		switch v := x.(type) {
@@ -234,26 +248,56 @@ func (d *doc) loadSimple(f *font, fd dict) error {
 	}
 	// No /Widths: the metrics of a standard 14 font, else an average glyph.
 	std, courier := standardWidths(base)
-	f.widths = make([]float64, 256)
-	for c := range f.widths {
-		switch {
-		case courier:
-			f.widths[c] = 0.6
-		case std != nil && enc == &winAnsiEncoding && diffs == nil:
-			f.widths[c] = float64(std[c]) / 1000
-		case std != nil:
-			f.widths[c] = 0.5
-			if r, n := utf8.DecodeRuneInString(f.enc[c]); n > 0 && n == len(f.enc[c]) {
-				if wc, ok := winAnsiCode[r]; ok {
-					f.widths[c] = float64(std[wc]) / 1000
-				}
-			}
-		default:
-			f.widths[c] = 0.5
+	switch {
+	case courier:
+		f.missing = 0.6
+	case std == nil:
+		f.missing = 0.5
+	case len(diffs) == 0:
+		f.widths = sharedWidths(std, enc)
+	default:
+		if err := d.b.value(32); err != nil {
+			return err
+		}
+		f.widths = make([]float64, 256)
+		for c := range f.widths {
+			f.widths[c] = stdWidth(std, f.enc[c])
 		}
 	}
 	return nil
 }
+
+// stdWidth is the width of the glyph for text t in a standard 14 font.
+func stdWidth(std *[256]uint16, t string) float64 {
+	if r, n := utf8.DecodeRuneInString(t); n > 0 && n == len(t) {
+		if wc, ok := winAnsiCode[r]; ok {
+			return float64(std[wc]) / 1000
+		}
+	}
+	return 0.5
+}
+
+// sharedWidths are the widths of a standard 14 font in a base encoding,
+// made once for each pair.
+func sharedWidths(std *[256]uint16, enc *[256]rune) []float64 {
+	key := [2]any{std, enc}
+	widthsMu.Lock()
+	defer widthsMu.Unlock()
+	if w, ok := widthTables[key]; ok {
+		return w
+	}
+	w := make([]float64, 256)
+	for c := range w {
+		w[c] = stdWidth(std, encodingText[enc][c])
+	}
+	widthTables[key] = w
+	return w
+}
+
+var (
+	widthsMu    sync.Mutex
+	widthTables = map[[2]any][]float64{}
+)
 
 func baseEncoding(n name, def *[256]rune) *[256]rune {
 	switch n {

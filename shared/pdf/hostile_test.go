@@ -148,6 +148,17 @@ func hostiles() []hostile {
 			all := onePage("BT /F1 10 Tf 72 720 Td (text) Tj ET")
 			return compact(all, nil, "/Index [0 1000000000 5 2000000000]")
 		}, pages: text},
+		{name: "xref stream of a million free entries", data: func() []byte {
+			data := withPage(textContent)
+			xs := streamBody("/Type /XRef /Size 1000000 /W [1 0 0] /Root 1 0 R /Filter /FlateDecode", deflate(make([]byte, 1_000_000)))
+			i := bytes.Index(data, []byte("xref\n"))
+			return fmt.Appendf(nil, "%s99 0 obj\n%s\nendobj\nstartxref\n%d\n%%%%EOF\n", data[:i], xs, i)
+		}, want: ErrLimit},
+		{name: "xref table of 200000 free entries", data: func() []byte {
+			data := withPage(textContent)
+			i := bytes.Index(data, []byte("xref\n"))
+			return fmt.Appendf(nil, "%sxref\n0 200000\n%strailer\n<</Size 200000 /Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n", data[:i], strings.Repeat("0000000000 65535 f \n", 200000), i)
+		}, want: ErrLimit},
 		{name: "xref stream without widths", data: func() []byte {
 			all := onePage("BT /F1 10 Tf 72 720 Td (text) Tj ET")
 			return bytes.Replace(compact(all, nil, ""), []byte("/W [1 4 2]"), []byte("/W [0 0 0]"), 1)

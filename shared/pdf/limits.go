@@ -13,9 +13,10 @@ type Limits struct {
 	// content stream, levels of the page tree, form XObjects drawn inside
 	// form XObjects, references to references. Default 64.
 	MaxDepth int
-	// MaxObjects bounds the indirect objects registered from cross-reference
-	// tables and streams, object streams or a scan of a damaged file.
-	// Default 100_000.
+	// MaxObjects bounds the indirect objects registered: entries of
+	// cross-reference tables and streams (free ones too, and in every
+	// incremental update), objects of object streams, objects found by the
+	// scan of a damaged file. Default 100_000.
 	MaxObjects int
 	// MaxDecoded bounds the stream bytes produced by the filters for one
 	// document, plus the bytes of content streams each time one is

@@ -64,15 +64,9 @@ func (d *doc) loadXref() error {
 			}
 		}
 		for n, e := range sec {
-			if _, ok := d.xref[n]; ok {
-				continue // a newer section has it
+			if _, ok := d.xref[n]; !ok { // else a newer section has it
+				d.xref[n] = e
 			}
-			if e.kind != entryFree {
-				if err := d.b.object(); err != nil {
-					return err
-				}
-			}
-			d.xref[n] = e
 		}
 		trailers = append(trailers, trailer)
 		prev, ok := trailer["Prev"].(int64)
@@ -173,6 +167,10 @@ func (d *doc) readTable(p *parser, sec map[int]xrefEntry) (dict, error) {
 			if _, ok := sec[int(n)]; ok {
 				continue
 			}
+			// Every entry counts, free ones too: they take memory as well.
+			if err := d.b.object(); err != nil {
+				return nil, err
+			}
 			if kind[0] == 'n' {
 				sec[int(n)] = xrefEntry{kind: entryFile, off: off}
 			} else {
@@ -248,6 +246,9 @@ func (d *doc) readXrefStream(num int, off int64, sec map[int]xrefEntry) (dict, e
 			}
 			if _, ok := sec[int(n)]; ok {
 				continue
+			}
+			if err := d.b.object(); err != nil {
+				return nil, err
 			}
 			switch typ {
 			case 0:
