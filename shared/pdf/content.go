@@ -64,7 +64,10 @@ func (x *extractor) font(r *resources, n name) (*font, error) {
 	if err != nil || fonts == nil {
 		return nil, err
 	}
-	o := fonts[n]
+	o, ok := fonts[n]
+	if !ok {
+		return nil, nil // not cached: names come from the content, unbounded
+	}
 	rf, isRef := o.(ref)
 	if isRef {
 		if f, ok := x.fonts[rf.num]; ok {
@@ -120,11 +123,11 @@ func (x *extractor) run(content []byte, res *resources, ctm matrix, out *textOut
 			return nil
 		}
 		c := p.buf[p.pos]
+		if len(ops) >= maxOperands {
+			return limitErr("more than %d operands for one operator", maxOperands)
+		}
 		switch {
 		case isNumberStart(c):
-			if len(ops) >= maxOperands {
-				return limitErr("more than %d operands for one operator", maxOperands)
-			}
 			_, f, _ := p.number()
 			ops = append(ops, operand{n: f, isNum: true})
 			continue
@@ -148,9 +151,6 @@ func (x *extractor) run(content []byte, res *resources, ctm matrix, out *textOut
 		v, err := p.value(0)
 		if err != nil {
 			return err
-		}
-		if len(ops) >= maxOperands {
-			return limitErr("more than %d operands for one operator", maxOperands)
 		}
 		ops = append(ops, operand{o: v})
 	}
@@ -383,7 +383,7 @@ func (in *interp) drawForm(n name) error {
 // skipInlineImage moves past the data of an inline image, which starts
 // after ID and one white-space byte and ends at EI.
 func skipInlineImage(p *parser) error {
-	p.pos++
+	p.pos = min(p.pos+1, len(p.buf)) // ID may be the last thing there is
 	for i := p.pos; ; {
 		k := bytes.Index(p.buf[i:], []byte("EI"))
 		if k < 0 {

@@ -19,6 +19,11 @@ import (
 // The errors are those of Text, and ErrPageRange for a page number the
 // document does not have.
 func ExtractPages(ctx context.Context, data []byte, pages []int, lim Limits) (out []byte, err error) {
+	defer func() {
+		if err != nil {
+			out = nil
+		}
+	}()
 	defer guard(&err)
 	if len(pages) == 0 {
 		return nil, fmt.Errorf("%w: no pages given", ErrPageRange)

@@ -15,8 +15,8 @@ import (
 type font struct {
 	composite bool
 	enc       *[256]string // simple fonts: code -> text by encoding and /Differences
-	toUni     *cmap       // /ToUnicode, which wins over the encoding
-	codes     *cmap       // composite fonts: codespace and CIDs; nil for Identity
+	toUni     *cmap        // /ToUnicode, which wins over the encoding
+	codes     *cmap        // composite fonts: codespace and CIDs; nil for Identity
 	// Widths, in text space units for a font size of 1.
 	first   int
 	widths  []float64

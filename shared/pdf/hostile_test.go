@@ -323,6 +323,13 @@ func hostiles() []hostile {
 			body.WriteString(strings.Repeat(" ", 1<<20))
 			return appendObjects(data, body.String(), 100, 5000)
 		}, want: ErrLimit},
+		{name: "many font names that are not there", data: func() []byte {
+			var b strings.Builder
+			for i := range 300_000 {
+				fmt.Fprintf(&b, "/F%d 1 Tf ", i+2)
+			}
+			return withPage(b.String() + textContent)
+		}, pages: text},
 		{name: "too many pages", data: func() []byte {
 			objs := onePage("BT /F1 10 Tf 72 720 Td (text) Tj ET")
 			objs[1].body = "<</Type /Pages /Kids [" + strings.Repeat("3 0 R ", 10) + "]>>"

@@ -242,6 +242,7 @@ func TestLayout(t *testing.T) {
 		{"unknown font", "BT /F9 10 Tf 72 720 Td (lost) Tj ET", ""},
 		{"inline image skipped", "BT /F1 10 Tf 72 720 Td (a) Tj ET BI /W 2 /H 2 /BPC 8 /CS /G ID \x00EI\xff(x) Tj\n EI BT /F1 10 Tf 82 720 Td (b) Tj ET", "a b"},
 		{"inline image to the end", "BT /F1 10 Tf 72 720 Td (a) Tj ET BI /W 2 ID xxxxxxx", "a"},
+		{"inline image data missing", "BT /F1 10 Tf 72 720 Td (a) Tj ET BI /W 2 ID", "a"},
 		{"non-finite positions", "BT /F1 10 Tf " + huge + " 0 0 " + huge + " " + huge + " 0 Tm (a) Tj (b) Tj ET", "a\nb"},
 		{"damage keeps the text before", "BT /F1 10 Tf 72 720 Td (kept) Tj ] (lost) Tj ET", "kept"},
 		{"odd operands ignored", "BT /F1 Tf /X Tc (a) Td /F1 10 Tf 72 720 Td (x) Tj [1 (y)] Tj (z) TJ true false null Tz ET", "x"},
