@@ -18,7 +18,15 @@ import (
 //
 // The errors are those of Text, and ErrPageRange for a page number the
 // document does not have.
-func ExtractPages(ctx context.Context, data []byte, pages []int, lim Limits) (out []byte, err error) {
+func ExtractPages(ctx context.Context, data []byte, pages []int, lim Limits) ([]byte, error) {
+	out, _, err := extractPages(ctx, data, pages, lim)
+	return out, err
+}
+
+// extractPages is ExtractPages, and says how many links to pages or page
+// tree nodes outside the copy were cut (the tests compare texts only when
+// none was: a page using such a node as a resource reads differently).
+func extractPages(ctx context.Context, data []byte, pages []int, lim Limits) (out []byte, cut int, err error) {
 	defer func() {
 		if err != nil {
 			out = nil
@@ -26,10 +34,10 @@ func ExtractPages(ctx context.Context, data []byte, pages []int, lim Limits) (ou
 	}()
 	defer guard(&err)
 	if len(pages) == 0 {
-		return nil, fmt.Errorf("%w: no pages given", ErrPageRange)
+		return nil, 0, fmt.Errorf("%w: no pages given", ErrPageRange)
 	}
 	if l := lim.withDefaults(); len(pages) > l.MaxPages {
-		return nil, limitErr("more than %d pages", l.MaxPages)
+		return nil, 0, limitErr("more than %d pages", l.MaxPages)
 	}
 	err = withDoc(ctx, data, lim, func(d *doc) error {
 		t, err := d.pageTree()
@@ -41,14 +49,15 @@ func ExtractPages(ctx context.Context, data []byte, pages []int, lim Limits) (ou
 				return fmt.Errorf("%w: page %d of %d", ErrPageRange, n, len(t.pages))
 			}
 		}
-		w := &writer{d: d, tree: t, newNum: map[int]int{}}
+		w := &writer{d: d, tree: t, newNum: map[int]int{}, cutNums: map[int]bool{}}
 		out, err = w.write(pages)
+		cut = w.cut
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return out, nil
+	return out, cut, nil
 }
 
 // newRef is a reference already in the new numbering.
@@ -63,6 +72,8 @@ type writer struct {
 	queue   []int       // old objects to copy, in order of their new numbers
 	next    int
 	err     error
+	cutNums map[int]bool // pages and tree nodes outside the copy
+	cut     int          // links to them written as null
 }
 
 // Object 1 is the catalog, 2 the page tree, then the pages, then what they
@@ -81,6 +92,7 @@ func (w *writer) write(sel []int) ([]byte, error) {
 	// become null (0), links to copied pages go to the copy.
 	for num := range w.tree.nodes {
 		w.newNum[num] = 0
+		w.cutNums[num] = true
 	}
 	for num, nn := range pageNum {
 		w.newNum[num] = nn
@@ -202,6 +214,7 @@ func (w *writer) ref(num int) int {
 	}
 	if vd, ok := v.(dict); ok && (vd["Type"] == name("Page") || vd["Type"] == name("Pages") || vd["Type"] == name("Catalog")) {
 		w.newNum[num] = 0
+		w.cutNums[num] = true
 		return 0
 	}
 	nn := w.next
@@ -275,6 +288,9 @@ func (w *writer) value(o object, depth int) {
 			fmt.Fprintf(b, "%d 0 R", nn)
 		} else {
 			b.WriteString("null")
+			if w.cutNums[v.num] {
+				w.cut++
+			}
 		}
 	default:
 		b.WriteString("null") // a stream inside a value cannot be written there

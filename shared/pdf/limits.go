@@ -29,8 +29,9 @@ type Limits struct {
 	MaxOps int
 	// MaxValues bounds the values held from parsed objects: every number,
 	// name, string, array and dictionary counts one, a string one more per
-	// 64 bytes. It bounds the memory of the parsed objects (about 64 bytes a
-	// value at most). Default 1_000_000.
+	// 64 bytes, a font a few (more with its own encoding or width table).
+	// It bounds the memory of what was parsed, about 64 bytes a value at
+	// most. Default 1_000_000.
 	MaxValues int
 	// MaxText bounds the bytes of text returned for one document.
 	// Default 16 MiB.

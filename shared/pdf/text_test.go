@@ -8,8 +8,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-pdf/fpdf"
+
+	"github.com/casellario-pec/casellario/shared/domain"
+	"github.com/casellario-pec/casellario/shared/letter"
 )
 
 func TestIsPDF(t *testing.T) {
@@ -300,5 +304,36 @@ func TestNoPages(t *testing.T) {
 	}, ""), Limits{})
 	if err != nil || len(pages) != 0 {
 		t.Errorf("got %q, %v; want no pages and no error", pages, err)
+	}
+}
+
+// TestLetter reads the project's own request letter (fpdf, compressed,
+// several fonts and a wrapped paragraph) as ledongthuc/pdf reads it.
+func TestLetter(t *testing.T) {
+	data, err := letter.Bytes(letter.Request{
+		Comune: "Comune di Prato", IPA: "c_g999", Office: "Servizio attività economiche SUAP",
+		Procura: "Procura della Repubblica presso il Tribunale di Prato", ProcuraPEC: "casellario@pec.procura.prato.test",
+		CertificateType: "Certificato generale del casellario giudiziario", Purpose: "verifica dei requisiti (art. 71 DPR 445/2000), perché è così",
+		Protocol: domain.Protocol{Number: "0012345", Date: domain.Date{Year: 2026, Month: time.November, Day: 25}},
+		Subjects: 42, SubjectsFile: "soggetti.csv", German: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours := mustText(t, data)
+	theirs := ledongthucText(t, data)
+	if len(ours) != len(theirs) {
+		t.Fatalf("%d pages, ledongthuc/pdf %d", len(ours), len(theirs))
+	}
+	for i := range ours {
+		if !slices.Equal(words(ours[i]), words(theirs[i])) {
+			t.Errorf("page %d:\n ours   %q\n theirs %q", i+1, ours[i], theirs[i])
+		}
+	}
+	all := strings.Join(ours, "\n")
+	for _, want := range []string{"Prot. n. 0012345 del 25/11/2026", "Comune di Prato", "perché è così", "42"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("%q not in the text:\n%s", want, all)
+		}
 	}
 }

@@ -171,7 +171,7 @@ func (d *doc) readTable(p *parser, sec map[int]xrefEntry) (dict, error) {
 			if err := d.b.object(); err != nil {
 				return nil, err
 			}
-			if kind[0] == 'n' {
+			if kind[0] == 'n' && n > 0 {
 				sec[int(n)] = xrefEntry{kind: entryFile, off: off}
 			} else {
 				sec[int(n)] = xrefEntry{kind: entryFree}
@@ -254,9 +254,11 @@ func (d *doc) readXrefStream(num int, off int64, sec map[int]xrefEntry) (dict, e
 			case 0:
 				sec[int(n)] = xrefEntry{kind: entryFree}
 			case 1:
-				sec[int(n)] = xrefEntry{kind: entryFile, off: f2}
+				if n > 0 {
+					sec[int(n)] = xrefEntry{kind: entryFile, off: f2}
+				}
 			case 2:
-				if f2 > maxObjNum || f3 > maxObjNum {
+				if f2 > maxObjNum || f3 > maxObjNum || n == 0 {
 					continue
 				}
 				sec[int(n)] = xrefEntry{kind: entryStm, stm: int(f2), idx: int(f3)}
@@ -295,7 +297,7 @@ func (d *doc) rebuild() error {
 			continue // "objects", "obj1"...
 		}
 		start, num, ok := objHeaderBefore(data, k)
-		if !ok {
+		if !ok || num == 0 { // object 0 heads the free list, it is never an object
 			continue
 		}
 		if _, seen := latest[num]; !seen {
@@ -355,7 +357,7 @@ func (d *doc) rebuild() error {
 				continue
 			}
 			for idx, n := range ostm.nums {
-				if old, ok := pos[n]; ok && old > o.pos {
+				if old, ok := pos[n]; n == 0 || ok && old > o.pos {
 					continue
 				}
 				if _, ok := d.xref[n]; !ok {
