@@ -337,3 +337,14 @@ func TestLetter(t *testing.T) {
 		}
 	}
 }
+
+// TestSimpleFontToUnicode: a ToUnicode CMap wins over the encoding of a
+// simple font too; codes it does not map keep the encoding's text.
+func TestSimpleFontToUnicode(t *testing.T) {
+	objs := onePage("BT /F1 12 Tf 72 720 Td (ABCD) Tj ET",
+		obj{6, streamBody("", []byte("1 begincodespacerange <00> <FF> endcodespacerange 1 beginbfchar <41> <03A9> endbfchar 1 beginbfrange <42> <43> <00E0> endbfrange"))})
+	objs[4].body = "<</Type /Font /Subtype /TrueType /BaseFont /ABCDEF+Arial /Encoding /WinAnsiEncoding /ToUnicode 6 0 R>>"
+	if got := mustText(t, classic(objs, "")); !slices.Equal(got, []string{"ΩàáD"}) {
+		t.Errorf("got %q", got)
+	}
+}
