@@ -26,7 +26,7 @@
 //   - pages: MaxPages; content operators interpreted: MaxOps;
 //   - values held from parsed objects (their memory): MaxValues;
 //   - text returned: MaxText;
-//   - object syntax parsed in all: 6 × the file size + MaxDecoded, so that
+//   - object syntax parsed in all: 6 × the file size + MaxDecoded + 1 MiB, so that
 //     objects placed over one another cannot make parsing quadratic.
 //
 // Counts and lengths read from the document (/Length, /N, /Count, /Size,

@@ -64,7 +64,8 @@ func newDoc(b *budget, data []byte) *doc {
 // resolve follows references until a direct value; a missing object is
 // null, as the specification says.
 func (d *doc) resolve(o object) (object, error) {
-	var seen []int
+	var buf [8]int
+	seen := buf[:0]
 	for i := 0; ; i++ {
 		r, ok := o.(ref)
 		if !ok {
