@@ -159,7 +159,10 @@ func (d *doc) inflate(data []byte) ([]byte, error) {
 			return nil, err
 		}
 		if len(out) == cap(out) {
-			grown := make([]byte, len(out), 2*cap(out))
+			// Never beyond what the budget still allows (and one byte more,
+			// to see that it would be exceeded).
+			left := max(d.b.lim.MaxDecoded-d.b.decoded, 0) + 1
+			grown := make([]byte, len(out), len(out)+int(min(int64(cap(out)), left)))
 			copy(grown, out)
 			out = grown
 		}
