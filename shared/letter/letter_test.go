@@ -2,11 +2,12 @@ package letter
 
 import (
 	"bytes"
+	"context"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ledongthuc/pdf"
+	"github.com/casellario-pec/casellario/shared/pdf"
 
 	"github.com/casellario-pec/casellario/shared/domain"
 )
@@ -24,19 +25,11 @@ func sample() Request {
 // text extracts the plain text of a PDF, as the Procura's staff would read it.
 func text(t *testing.T, b []byte) string {
 	t.Helper()
-	r, err := pdf.NewReader(bytes.NewReader(b), int64(len(b)))
+	pages, err := pdf.Text(context.Background(), b, pdf.Limits{})
 	if err != nil {
 		t.Fatalf("not a PDF: %v", err)
 	}
-	var out strings.Builder
-	for i := 1; i <= r.NumPage(); i++ {
-		s, err := r.Page(i).GetPlainText(nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out.WriteString(s)
-	}
-	return out.String()
+	return strings.Join(pages, "")
 }
 
 func TestWrite(t *testing.T) {

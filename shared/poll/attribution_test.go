@@ -223,3 +223,54 @@ func TestSecondCertificate(t *testing.T) {
 		t.Errorf("the choice is not in the audit trail: %+v", evs)
 	}
 }
+
+// craftedPDF is a PDF whose one page draws 8 MB of nested arrays: the kind
+// of file that overflowed the stack of the reader used before.
+func craftedPDF() []byte {
+	content := bytes.Repeat([]byte("["), 8<<20)
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [3 0 R] /Count 1 >>\nendobj\n")
+	b.WriteString("3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>\nendobj\n")
+	fmt.Fprintf(&b, "4 0 obj\n<< /Length %d >>\nstream\n", len(content))
+	b.Write(content)
+	b.WriteString("\nendstream\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n")
+	return b.Bytes()
+}
+
+// A PEC from the Procura quoting the request, carrying a hostile PDF under
+// a person's name: polling neither crashes nor stops, the file certifies
+// nobody and goes to triage with its reason, and the genuine reply after it
+// certifies the person.
+func TestHostilePDF(t *testing.T) {
+	b := newBox(t, tenants.MailboxShared)
+	bt := b.sentBatch(t)
+	ctx := context.Background()
+	var orig bytes.Buffer
+	if _, err := compose.Write(&orig, compose.Mail{From: sim.Procura, To: []string{b.t.PEC.Address}, Subject: "Certificati - Rif. Vs. prot. n. " + ref(bt),
+		Attachments: []compose.Attachment{{Name: people[0].FiscalCode + ".pdf", ContentType: "application/pdf", Data: craftedPDF()}}}); err != nil {
+		t.Fatal(err)
+	}
+	var env bytes.Buffer
+	if _, err := pec.WriteEnvelope(&env, orig.Bytes(), pec.EnvelopeSpec{Recipients: []pec.Recipient{{Address: b.t.PEC.Address, Type: pec.RecipientCertificato}},
+		Domain: "gestore.test"}, b.signer); err != nil {
+		t.Fatal(err)
+	}
+	b.mb.Append("INBOX", env.Bytes())
+	genuine := b.mb.Append("INBOX", b.reply(t, procuraReply{subject: "Certificati - Rif. Vs. prot. n. " + ref(bt), certs: []domain.Person{people[0]}}))
+	sum, err := b.run(t)
+	if err != nil || sum.Replies != 2 || sum.Certificates != 1 || sum.Triaged != 1 || b.cursor(t) != genuine {
+		t.Fatalf("summary %+v %v, cursor %d", sum, err, b.cursor(t))
+	}
+	items := must[[]domain.TriageItem](t)(b.st.ListTriage(ctx, b.t.ID, domain.TriageOpen, 0))
+	if len(items) != 1 || items[0].Reason.Code != domain.ReasonUnreadablePDF || !strings.Contains(items[0].Reason.Detail, "limit") {
+		t.Fatalf("triage %+v", items)
+	}
+	s := must[[]domain.Subject](t)(b.st.SubjectsOfBatch(ctx, b.t.ID, bt.ID))[0]
+	if s.State != domain.PersonCertified || s.Certificate == nil || s.Certificate.Outcome != procura.Outcome(people[0]) || len(s.Candidates) != 0 {
+		t.Fatalf("person %+v", s)
+	}
+	u := must[domain.Upload](t)(b.st.GetUpload(ctx, b.t.ID, s.Upload))
+	if u.State != domain.UploadCompleted {
+		t.Errorf("the list is %s, want completed", u.State)
+	}
+}

@@ -39,6 +39,9 @@ type pdfFile struct {
 	name  string
 	data  []byte
 	pages []string // nil when its text could not be read
+	// unsafe: the reader refused it (damaged, hostile, over a limit); it
+	// certifies nobody, not even by its name
+	unsafe bool
 }
 
 // readPDFs decodes the reply's PDF attachments and reads their text (bounded:
@@ -63,8 +66,9 @@ func (h *Handler) readPDFs(ctx context.Context, m *pec.Message, problems *[]stri
 			}
 			// Damaged, hostile or scanned: only the file name can tell.
 			*unreadable = true
-			*problems = append(*problems, fmt.Sprintf("attachment #%d: its text cannot be read safely (%s)", n+1, oneLine(err.Error(), 120)))
-			pages = nil
+			*problems = append(*problems, fmt.Sprintf("attachment #%d: its text cannot be read safely (%s): kept, attributed to nobody", n+1, oneLine(err.Error(), 120)))
+			out = append(out, pdfFile{n: n + 1, name: a.Name, data: data, unsafe: true})
+			continue
 		}
 		out = append(out, pdfFile{n: n + 1, name: a.Name, data: data, pages: pages})
 	}
@@ -112,7 +116,7 @@ func (h *Handler) certificates(ctx context.Context, t *tenants.Tenant, m *pec.Me
 		// A number without its date: the certificates must confirm it, each
 		// naming a person of the request.
 		for _, f := range files {
-			if len(who.InText(strings.Join(f.pages, "\n"))) == 0 && len(who.InName(f.name)) == 0 {
+			if f.unsafe || (len(who.InText(strings.Join(f.pages, "\n"))) == 0 && len(who.InName(f.name)) == 0) {
 				res.triage = domain.Because(domain.ReasonWeakMatch, fmt.Sprintf("a reply that %s: attachment #%d names nobody of request %s",
 					strings.Join(ev.why, ", "), f.n, b.ID))
 				return res, nil
@@ -171,6 +175,9 @@ func (h *Handler) certificates(ctx context.Context, t *tenants.Tenant, m *pec.Me
 		return nil
 	}
 	for _, f := range files {
+		if f.unsafe {
+			continue // in problems already
+		}
 		text := strings.Join(f.pages, "\n")
 		inText, inName := who.InText(text), who.InName(f.name)
 		switch {

@@ -1,21 +1,10 @@
 package reply
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"strconv"
-	"strings"
 
-	"github.com/pdfcpu/pdfcpu/pkg/api"
-	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
+	"github.com/casellario-pec/casellario/shared/pdf"
 )
-
-func init() {
-	// pdfcpu would otherwise write its configuration under the user's
-	// configuration directory (read-only in Lambda).
-	api.DisableConfigDir()
-}
 
 // Part is the pages of a merged PDF that concern one person.
 type Part struct {
@@ -57,22 +46,8 @@ func (w *Who) Assign(pages []string) (parts []Part, ok bool) {
 	return parts, len(parts) > 0
 }
 
-// Extract writes a PDF with only the given pages (1-based) of data.
-func Extract(ctx context.Context, data []byte, pages []int) (out []byte, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			out, err = nil, fmt.Errorf("reply: splitting a PDF: %v", r)
-		}
-	}()
-	sel := make([]string, len(pages))
-	for i, p := range pages {
-		sel[i] = strconv.Itoa(p)
-	}
-	conf := model.NewDefaultConfiguration()
-	conf.ValidationMode = model.ValidationRelaxed
-	var b bytes.Buffer
-	if err := api.Trim(bytes.NewReader(data), &b, []string{strings.Join(sel, ",")}, conf); err != nil {
-		return nil, fmt.Errorf("reply: splitting a PDF: %w", err)
-	}
-	return b.Bytes(), nil
+// Extract writes a PDF with only the given pages (1-based) of data, with the
+// same bounded reader as PDFPages.
+func Extract(ctx context.Context, data []byte, pages []int) ([]byte, error) {
+	return pdf.ExtractPages(ctx, data, pages, pdfLimits)
 }

@@ -1,70 +1,37 @@
 package reply
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
 	"strings"
 	"unicode"
 
-	"github.com/ledongthuc/pdf"
 	"golang.org/x/text/runes"
 	"golang.org/x/text/transform"
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/casellario-pec/casellario/shared/domain"
+	"github.com/casellario-pec/casellario/shared/pdf"
 )
 
-// MaxPages bounds the pages read from one PDF.
-const MaxPages = 5000
+// pdfLimits bound the reading of one certificate: a few pages of text each,
+// far below these; a file beyond them is refused, never read at any cost.
+var pdfLimits = pdf.Limits{MaxDecoded: 32 << 20, MaxPages: 5000}
 
 // ErrNotPDF is returned for data that is not a readable PDF.
-var ErrNotPDF = errors.New("reply: not a readable PDF")
+var ErrNotPDF = pdf.ErrNotPDF
 
 // IsPDF reports whether data starts like a PDF.
-func IsPDF(data []byte) bool {
-	return bytes.HasPrefix(bytes.TrimLeft(data[:min(len(data), 1024)], "\x00\r\n\t \xef\xbb\xbf"), []byte("%PDF-"))
-}
+func IsPDF(data []byte) bool { return pdf.IsPDF(data) }
 
 // PDFPages returns the plain text of each page of a PDF. A page whose text
-// cannot be read gives "" (scanned certificates have no text).
-func PDFPages(ctx context.Context, data []byte) (pages []string, err error) {
-	defer func() {
-		if r := recover(); r != nil { // the reader panics on some malformed files
-			pages, err = nil, fmt.Errorf("%w: %v", ErrNotPDF, r)
-		}
-	}()
-	r, err := pdf.NewReader(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotPDF, err)
-	}
-	n := r.NumPage()
-	if n > MaxPages {
-		return nil, fmt.Errorf("%w: %d pages, over %d", ErrNotPDF, n, MaxPages)
-	}
-	pages = make([]string, n)
-	for i := 1; i <= n; i++ {
-		p := r.Page(i)
-		if p.V.IsNull() {
-			continue
-		}
-		s, err := pageText(p)
-		if err == nil {
-			pages[i-1] = s
-		}
-	}
-	return pages, nil
-}
-
-func pageText(p pdf.Page) (s string, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			s, err = "", fmt.Errorf("page text: %v", r)
-		}
-	}()
-	return p.GetPlainText(nil)
+// cannot be read gives "" (scanned certificates have no text). The reader
+// (shared/pdf) is bounded in depth, memory and work and stops when ctx ends:
+// a hostile file is an error, never a crash or a hang, and nothing it holds
+// is printed.
+func PDFPages(ctx context.Context, data []byte) ([]string, error) {
+	return pdf.Text(ctx, data, pdfLimits)
 }
 
 var nonAlnum = regexp.MustCompile(`[^A-Z0-9]+`)
