@@ -36,7 +36,7 @@ const (
 	DefaultUploadRetentionDays = 90
 	DefaultSMTPPort            = 587
 	DefaultSMTPTLS             = "starttls"
-	DefaultPollDeadline        = "4m" // a minute under poll's 5-minute timeout
+	DefaultPollDeadline        = "4m"   // a minute under poll's 5-minute timeout
 	DefaultOverdueAfter        = "240h" // shared/poll.DefaultOverdueAfter
 	DefaultDispatchGrace       = "5m"   // shared/dispatch.DefaultGrace
 	DefaultProtocolGroup       = "protocollo"
