@@ -26,7 +26,7 @@ type FunctionSpec struct {
 //
 // Sizing (arm64; Lambda gives CPU in proportion to memory, a full vCPU at 1,769 MB):
 //   - intake 1024 MB / 10 min: an upload may be a 100,000-row XLSX (up to 64 MB read into memory,
-//     shared/docs.MaxObjectSize); validation runs ~300k rows/s on one core, but storing 100,000 subjects is
+//     shared/s3docs.MaxObjectSize); validation runs ~300k rows/s on one core, but storing 100,000 subjects is
 //     4,000 BatchWriteItem calls: minutes, not seconds, for the largest lists. Memory buys CPU for XLSX
 //     decoding; 10 minutes leaves room for retries of throttled writes.
 //   - dispatch 512 MB / 10 min: measured ~2.3 s per 1,000 people (PDF letter, subjects file, segnatura,

@@ -555,7 +555,7 @@ func NewStack(scope constructs.Construct, id string, props *awscdk.StackProps, c
 	return out, nil
 }
 
-// UploadExts are the list formats intake reads (shared/docs.UploadExts).
+// UploadExts are the list formats intake reads (shared/s3docs.UploadExts).
 var UploadExts = []string{"csv", "xlsx", "json"}
 
 // officeDropRole is the role an office (or its scheduled job) assumes with the session tags tenant and

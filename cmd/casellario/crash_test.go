@@ -20,13 +20,13 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
-	"github.com/casellario-pec/casellario/shared/docs"
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/fiscalcode"
-	"github.com/casellario-pec/casellario/shared/localrun"
+	"github.com/casellario-pec/casellario/shared/localdev/localrun"
+	"github.com/casellario-pec/casellario/shared/localdev/sim"
 	"github.com/casellario-pec/casellario/shared/pec"
 	"github.com/casellario-pec/casellario/shared/pecmail"
-	"github.com/casellario-pec/casellario/shared/sim"
+	"github.com/casellario-pec/casellario/shared/s3docs"
 )
 
 // TestCrashRecovery kills the local run with SIGKILL at random moments while
@@ -310,7 +310,7 @@ func submitList(t *testing.T, ep localrun.Endpoints, tenant, office string, seq,
 		fmt.Fprintf(&b, "%s;%s;M;%s;Prato;PO;%s\r\n", s, name, born.Italian(), fiscalcode.Compute(s, name, domain.Male, born, "G999"))
 	}
 	id := domain.NewID()
-	key := docs.UploadKey(tenant, office, id, "csv")
+	key := s3docs.UploadKey(tenant, office, id, "csv")
 	if _, err := target.docs.Put(context.Background(), target.docs.Upload(key), "text/csv", bytes.NewReader(b.Bytes())); err != nil {
 		t.Fatal(err)
 	}

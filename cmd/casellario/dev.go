@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/casellario-pec/casellario/shared/localrun"
-	"github.com/casellario-pec/casellario/shared/sim"
+	"github.com/casellario-pec/casellario/shared/localdev/localrun"
+	"github.com/casellario-pec/casellario/shared/localdev/sim"
 	"github.com/casellario-pec/casellario/shared/tenants"
 )
 

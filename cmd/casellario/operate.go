@@ -15,9 +15,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/casellario-pec/casellario/shared/docs"
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/namelist"
+	"github.com/casellario-pec/casellario/shared/s3docs"
 	"github.com/casellario-pec/casellario/shared/uploads"
 	"github.com/casellario-pec/casellario/shared/validate"
 )
@@ -58,7 +58,7 @@ func runSubmit(ctx context.Context, e env, args []string) int {
 	}
 	path := fs.Arg(0)
 	ext := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
-	if !docs.ValidUploadExt(ext) {
+	if !s3docs.ValidUploadExt(ext) {
 		fmt.Fprintf(e.stderr, "casellario submit: %s: the list must be a .csv, .xlsx or .json file\n", path)
 		return 2
 	}

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/casellario-pec/casellario/shared/domain"
-	"github.com/casellario-pec/casellario/shared/localrun"
+	"github.com/casellario-pec/casellario/shared/localdev/localrun"
 )
 
 // TestOperatorCommands drives submit, dispatch --now and status against a local run,

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/casellario-pec/casellario/shared/sim"
+	"github.com/casellario-pec/casellario/shared/localdev/sim"
 )
 
 func init() {
@@ -20,7 +20,7 @@ func init() {
 func runSim(ctx context.Context, e env, args []string) int {
 	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	config := fs.String("config", "", "JSON configuration file (see the documentation of package shared/sim)")
+	config := fs.String("config", "", "JSON configuration file (see the documentation of package shared/localdev/sim)")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: casellario sim [--config FILE]")
 		fmt.Fprintln(e.stderr, "\nStarts a local PEC provider (SMTP and IMAP over TLS) and a simulated Procura.")

@@ -14,8 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/casellario-pec/casellario/shared/awsconf"
-	"github.com/casellario-pec/casellario/shared/docs"
-	"github.com/casellario-pec/casellario/shared/localrun"
+	"github.com/casellario-pec/casellario/shared/localdev/localrun"
+	"github.com/casellario-pec/casellario/shared/s3docs"
 	"github.com/casellario-pec/casellario/shared/store"
 	"github.com/casellario-pec/casellario/shared/tenants"
 )
@@ -26,7 +26,7 @@ import (
 type target struct {
 	local   *localrun.Endpoints // nil for AWS
 	store   *store.Dynamo
-	docs    *docs.Docs
+	docs    *s3docs.Docs
 	tenants *tenants.Config
 }
 
@@ -66,7 +66,7 @@ func localTarget(ep localrun.Endpoints) (*target, error) {
 	s3c := awsconf.NewS3(cfg, func(o *s3.Options) { o.BaseEndpoint = aws.String(ep.S3); o.UsePathStyle = true })
 	t := &target{local: &ep,
 		store: store.New(dyn, store.Options{Table: ep.Table}),
-		docs:  docs.New(s3c, docs.Options{UploadsBucket: ep.UploadsBucket, DocumentsBucket: ep.DocumentsBucket})}
+		docs:  s3docs.New(s3c, s3docs.Options{UploadsBucket: ep.UploadsBucket, DocumentsBucket: ep.DocumentsBucket})}
 	var err error
 	if ep.Tenants != "" {
 		t.tenants, err = tenants.Load(ep.Tenants)
@@ -85,7 +85,7 @@ func awsTarget(ctx context.Context) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	dopts, err := docs.OptionsFromEnv()
+	dopts, err := s3docs.OptionsFromEnv()
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +95,7 @@ func awsTarget(ctx context.Context) (*target, error) {
 	}
 	return &target{
 		store:   store.New(dynamodb.NewFromConfig(cfg), sopts),
-		docs:    docs.New(awsconf.NewS3(cfg), dopts),
+		docs:    s3docs.New(awsconf.NewS3(cfg), dopts),
 		tenants: tc,
 	}, nil
 }

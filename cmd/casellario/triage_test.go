@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/casellario-pec/casellario/shared/domain"
-	"github.com/casellario-pec/casellario/shared/localrun"
+	"github.com/casellario-pec/casellario/shared/localdev/localrun"
+	"github.com/casellario-pec/casellario/shared/localdev/sim"
 	"github.com/casellario-pec/casellario/shared/pec"
-	"github.com/casellario-pec/casellario/shared/sim"
 )
 
 // TestTriageCommands routes a PEC from the Procura that quotes no request of

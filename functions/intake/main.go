@@ -4,7 +4,7 @@
 //
 // Environment: CASELLARIO_TABLE (shared/store), CASELLARIO_UPLOADS_BUCKET,
 // CASELLARIO_DOCUMENTS_BUCKET, CASELLARIO_SSE, CASELLARIO_KMS_KEY_ID
-// (shared/docs), CASELLARIO_TENANTS (shared/tenants), AWS_* (shared/awsconf),
+// (shared/s3docs), CASELLARIO_TENANTS (shared/tenants), AWS_* (shared/awsconf),
 // CASELLARIO_NOTIFY_QUEUE_URL (optional: the notify function's queue).
 package main
 

@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/casellario-pec/casellario/shared/domain"
-	"github.com/casellario-pec/casellario/shared/mailsink"
+	"github.com/casellario-pec/casellario/shared/localdev/mailsink"
 	"github.com/casellario-pec/casellario/shared/notify"
 	"github.com/casellario-pec/casellario/shared/tenants"
 )

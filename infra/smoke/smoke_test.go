@@ -1,6 +1,6 @@
 // Package smoke runs the built functions under the AWS Lambda Runtime Interface Emulator (aws-lambda-rie,
 // built from the Go module pinned in infra/go.mod) against the local stand-ins: dynalite and gofakes3
-// (shared/localaws/testenv), the PEC provider (shared/sim) and a Secrets Manager stand-in (below). Each
+// (shared/localdev/localaws/testenv), the PEC provider (shared/localdev/sim) and a Secrets Manager stand-in (below). Each
 // function is built for this machine's architecture with the release flags (CGO off, lambda.norpc,
 // trimpath), started by the RIE as a provided.al2023 runtime would start it (bootstrap, Runtime API),
 // and invoked with a representative event; the test checks the effect in the table, the buckets and the
@@ -26,15 +26,15 @@ import (
 	"time"
 
 	"github.com/casellario-pec/casellario/infra/internal/deploy"
-	"github.com/casellario-pec/casellario/shared/docs"
 	"github.com/casellario-pec/casellario/shared/domain"
-	"github.com/casellario-pec/casellario/shared/localaws/testenv"
-	"github.com/casellario-pec/casellario/shared/sim"
+	"github.com/casellario-pec/casellario/shared/localdev/localaws/testenv"
+	"github.com/casellario-pec/casellario/shared/localdev/sim"
+	"github.com/casellario-pec/casellario/shared/s3docs"
 	"github.com/casellario-pec/casellario/shared/store"
 	"github.com/casellario-pec/casellario/shared/tenants"
 )
 
-// TestMain points shared/localaws at the repository's dynalite (it looks upwards only as far as the
+// TestMain points shared/localdev/localaws at the repository's dynalite (it looks upwards only as far as the
 // nearest go.mod, which is infra's).
 func TestMain(m *testing.M) {
 	if os.Getenv("CASELLARIO_DYNALITE") == "" {
@@ -222,12 +222,12 @@ func TestFunctionsUnderRIE(t *testing.T) {
 		return out
 	}
 	st := store.New(env.Dynamo, store.Options{Table: env.Table})
-	d := docs.New(env.S3, docs.Options{UploadsBucket: env.Uploads, DocumentsBucket: env.Documents, SSE: docs.SSENone})
+	d := s3docs.New(env.S3, s3docs.Options{UploadsBucket: env.Uploads, DocumentsBucket: env.Documents, SSE: s3docs.SSENone})
 	ctx := context.Background()
 
 	// intake: an S3 ObjectCreated event for an uploaded list of three people.
 	upload := domain.NewID()
-	key := docs.UploadKey(prato, office, upload, "csv")
+	key := s3docs.UploadKey(prato, office, upload, "csv")
 	list := "Cognome;Nome;Sesso;Data di nascita;Comune o Stato di nascita;Provincia\r\n" +
 		"Rossi;Mario;M;01/01/1980;Roma;RM\r\nBianchi;Anna;F;15/06/1975;Prato;PO\r\nMüller;Hans;M;03/03/1970;Germania;\r\n"
 	obj, err := d.Put(ctx, d.Upload(key), "text/csv", strings.NewReader(list))
@@ -248,7 +248,7 @@ func TestFunctionsUnderRIE(t *testing.T) {
 	if err != nil || len(subs) != 3 {
 		t.Fatalf("after intake: %d subjects (%v), want 3; upload state %s", len(subs), err, u.State)
 	}
-	if _, err := d.Head(ctx, d.Document(docs.ReportKey(prato, upload))); err != nil {
+	if _, err := d.Head(ctx, d.Document(s3docs.ReportKey(prato, upload))); err != nil {
 		t.Fatalf("after intake, no validation report: %v", err)
 	}
 	t.Logf("intake: upload %s %s, %d subjects", upload, u.State, len(subs))

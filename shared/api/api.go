@@ -41,9 +41,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/casellario-pec/casellario/shared/docs"
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/namelist"
+	"github.com/casellario-pec/casellario/shared/s3docs"
 	"github.com/casellario-pec/casellario/shared/tenants"
 )
 
@@ -66,7 +66,7 @@ type DevUser struct {
 type Config struct {
 	Store   domain.Store          // required
 	Triage  domain.TriageStore    // required
-	Docs    *docs.Docs            // required
+	Docs    *s3docs.Docs          // required
 	Tenants *tenants.Config       // required
 	Auth    Authenticator         // required
 	Assign  domain.TriageAssigner // nil: triage assign answers 500

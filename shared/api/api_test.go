@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/casellario-pec/casellario/shared/api"
-	"github.com/casellario-pec/casellario/shared/docs"
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/namelist"
+	"github.com/casellario-pec/casellario/shared/s3docs"
 	"github.com/casellario-pec/casellario/shared/uploads"
 )
 
@@ -76,7 +76,7 @@ func TestOfficeJourney(t *testing.T) {
 	if up.UploadedBy != u.Name || up.Counts.Invalid != 1 {
 		t.Errorf("stored upload: %+v", up)
 	}
-	obj, err := run.Docs.Head(ctx, run.Docs.Upload(docs.UploadKey(prato, "ELETTORALE", id, "csv")))
+	obj, err := run.Docs.Head(ctx, run.Docs.Upload(s3docs.UploadKey(prato, "ELETTORALE", id, "csv")))
 	if err != nil || obj.Metadata[uploads.MetaUploadedBy] != u.Name {
 		t.Fatalf("uploaded object: %+v %v", obj, err)
 	}

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/casellario-pec/casellario/shared/api"
-	"github.com/casellario-pec/casellario/shared/localrun"
+	"github.com/casellario-pec/casellario/shared/localdev/localrun"
 	"github.com/casellario-pec/casellario/shared/reply"
 )
 

@@ -12,9 +12,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/casellario-pec/casellario/shared/docs"
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/namelist"
+	"github.com/casellario-pec/casellario/shared/s3docs"
 	"github.com/casellario-pec/casellario/shared/uploads"
 	"github.com/casellario-pec/casellario/shared/validate"
 )
@@ -56,7 +56,7 @@ var contentTypes = map[string]string{
 // listExt decides the list format from the file name, else the content
 // type, else the content (namelist sniffs the content again when reading).
 func listExt(name, ctype string, data []byte) string {
-	if e := strings.TrimPrefix(strings.ToLower(path.Ext(name)), "."); docs.ValidUploadExt(e) {
+	if e := strings.TrimPrefix(strings.ToLower(path.Ext(name)), "."); s3docs.ValidUploadExt(e) {
 		return e
 	}
 	mt, _, _ := mime.ParseMediaType(ctype)
@@ -88,7 +88,7 @@ func (h *Handler) maxBytes() int64 {
 }
 
 // postUpload stores a list (multipart field "file", or the raw body) under
-// docs.UploadKey, validates it for the answer; the S3 notification runs intake.
+// s3docs.UploadKey, validates it for the answer; the S3 notification runs intake.
 func (h *Handler) postUpload(w http.ResponseWriter, r *http.Request, u User) {
 	q := r.URL.Query()
 	office := q.Get("office")
@@ -342,11 +342,11 @@ func (h *Handler) getUpload(w http.ResponseWriter, r *http.Request, u User) {
 }
 
 func (h *Handler) getReport(w http.ResponseWriter, r *http.Request, u User) {
-	h.serveUploadDoc(w, r, u, docs.ReportKey, "application/json", "rapporto")
+	h.serveUploadDoc(w, r, u, s3docs.ReportKey, "application/json", "rapporto")
 }
 
 func (h *Handler) getRefused(w http.ResponseWriter, r *http.Request, u User) {
-	h.serveUploadDoc(w, r, u, docs.RefusedKey, "text/csv; charset=utf-8", "righe-scartate")
+	h.serveUploadDoc(w, r, u, s3docs.RefusedKey, "text/csv; charset=utf-8", "righe-scartate")
 }
 
 // serveUploadDoc answers a document intake wrote for an upload.

@@ -8,7 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/casellario-pec/casellario/shared/awsconf"
-	"github.com/casellario-pec/casellario/shared/localaws/testenv"
+	"github.com/casellario-pec/casellario/shared/localdev/localaws/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

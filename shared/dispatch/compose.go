@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"net/mail"
 
-	"github.com/casellario-pec/casellario/shared/docs"
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/letter"
 	"github.com/casellario-pec/casellario/shared/pec/compose"
 	"github.com/casellario-pec/casellario/shared/pec/segnatura"
+	"github.com/casellario-pec/casellario/shared/s3docs"
 	"github.com/casellario-pec/casellario/shared/tenants"
 )
 
@@ -62,8 +62,8 @@ func (r *run) compose(ctx context.Context, t tenants.Tenant, o *tenants.Office, 
 	for _, d := range []struct {
 		name, ct string
 		data     []byte
-	}{{docs.RequestPDF, "application/pdf", pdf}, {docs.SubjectsFile, f.ContentType(), list.Bytes()}, {docs.Segnatura, "application/xml", segXML}} {
-		if _, err := h.Docs.Put(ctx, h.Docs.Document(docs.BatchKey(t.ID, b.ID, d.name)), d.ct, bytes.NewReader(d.data)); err != nil {
+	}{{s3docs.RequestPDF, "application/pdf", pdf}, {s3docs.SubjectsFile, f.ContentType(), list.Bytes()}, {s3docs.Segnatura, "application/xml", segXML}} {
+		if _, err := h.Docs.Put(ctx, h.Docs.Document(s3docs.BatchKey(t.ID, b.ID, d.name)), d.ct, bytes.NewReader(d.data)); err != nil {
 			return nil, "", err
 		}
 	}

@@ -86,12 +86,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/casellario-pec/casellario/shared/docs"
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/leases"
 	"github.com/casellario-pec/casellario/shared/notice"
 	"github.com/casellario-pec/casellario/shared/pec"
 	"github.com/casellario-pec/casellario/shared/protocol"
+	"github.com/casellario-pec/casellario/shared/s3docs"
 	"github.com/casellario-pec/casellario/shared/subjects"
 	"github.com/casellario-pec/casellario/shared/tenants"
 )
@@ -134,7 +134,7 @@ type SecretResolver interface {
 // Mailbox is needed to recover batches whose sending was interrupted.
 type Handler struct {
 	Store   domain.Store
-	Docs    *docs.Docs
+	Docs    *s3docs.Docs
 	Tenants *tenants.Config
 	// Register, when set and returning a non-nil register for a tenant,
 	// registers that tenant's batches; nil (or a nil register): the tenant's

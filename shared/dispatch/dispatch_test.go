@@ -12,13 +12,13 @@ import (
 	"time"
 
 	"github.com/casellario-pec/casellario/shared/dispatch"
-	"github.com/casellario-pec/casellario/shared/docs"
 	"github.com/casellario-pec/casellario/shared/domain"
+	"github.com/casellario-pec/casellario/shared/localdev/sim"
+	"github.com/casellario-pec/casellario/shared/localdev/sim/provider"
 	"github.com/casellario-pec/casellario/shared/pec"
 	"github.com/casellario-pec/casellario/shared/pec/segnatura"
 	"github.com/casellario-pec/casellario/shared/protocol"
-	"github.com/casellario-pec/casellario/shared/sim"
-	"github.com/casellario-pec/casellario/shared/sim/provider"
+	"github.com/casellario-pec/casellario/shared/s3docs"
 	"github.com/casellario-pec/casellario/shared/subjects"
 	"github.com/casellario-pec/casellario/shared/tenants"
 	"github.com/casellario-pec/casellario/shared/uploads"
@@ -59,8 +59,8 @@ func TestUploadToProcura(t *testing.T) {
 		}
 	}
 	// The documents and the raw message are in the documents bucket.
-	for _, name := range []string{docs.RequestPDF, docs.SubjectsFile, docs.Segnatura, docs.SentMessage} {
-		if _, err := s.docs.Head(ctx, s.docs.Document(docs.BatchKey(prato, b.ID, name))); err != nil {
+	for _, name := range []string{s3docs.RequestPDF, s3docs.SubjectsFile, s3docs.Segnatura, s3docs.SentMessage} {
+		if _, err := s.docs.Head(ctx, s.docs.Document(s3docs.BatchKey(prato, b.ID, name))); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
@@ -277,7 +277,7 @@ func TestUnknownOutcomeGrace(t *testing.T) {
 	s.upload(t, suap, listCSV(0, 2), nil)
 	s.run(t)
 	b := s.batches(t, suap)[0]
-	stored, _, err := s.docs.GetBytes(context.Background(), s.docs.Document(docs.BatchKey(prato, b.ID, docs.SentMessage)))
+	stored, _, err := s.docs.GetBytes(context.Background(), s.docs.Document(s3docs.BatchKey(prato, b.ID, s3docs.SentMessage)))
 	if err != nil {
 		t.Fatal(err)
 	}

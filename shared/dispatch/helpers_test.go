@@ -16,14 +16,14 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/casellario-pec/casellario/shared/dispatch"
-	"github.com/casellario-pec/casellario/shared/docs"
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/fiscalcode"
 	"github.com/casellario-pec/casellario/shared/intake"
-	"github.com/casellario-pec/casellario/shared/localaws/testenv"
+	"github.com/casellario-pec/casellario/shared/localdev/localaws/testenv"
+	"github.com/casellario-pec/casellario/shared/localdev/sim"
 	"github.com/casellario-pec/casellario/shared/pec"
 	"github.com/casellario-pec/casellario/shared/pecmail"
-	"github.com/casellario-pec/casellario/shared/sim"
+	"github.com/casellario-pec/casellario/shared/s3docs"
 	"github.com/casellario-pec/casellario/shared/store"
 	"github.com/casellario-pec/casellario/shared/tenants"
 	"github.com/casellario-pec/casellario/shared/uploads"
@@ -61,7 +61,7 @@ type stack struct {
 	world   *sim.World
 	clock   *clock
 	store   *store.Dynamo
-	docs    *docs.Docs
+	docs    *s3docs.Docs
 	tenants *tenants.Config
 	intake  *intake.Handler
 	disp    *dispatch.Handler
@@ -107,7 +107,7 @@ func newStack(t testing.TB, o stackOpt) *stack {
 	}
 	clk := &clock{}
 	st := store.New(env.Dynamo, store.Options{Table: env.Table, Now: clk.Now})
-	d := docs.New(env.S3, docs.Options{UploadsBucket: env.Uploads, DocumentsBucket: env.Documents})
+	d := s3docs.New(env.S3, s3docs.Options{UploadsBucket: env.Uploads, DocumentsBucket: env.Documents})
 	tlsCfg, err := pecmail.TLSWithRoots(w.CAFile)
 	if err != nil {
 		t.Fatal(err)
@@ -166,7 +166,7 @@ func listCSV(from, to int, extra ...[]string) []byte {
 func (s *stack) upload(t testing.TB, office string, data []byte, meta map[string]string) domain.Upload {
 	t.Helper()
 	id := domain.NewID()
-	key := docs.UploadKey(prato, office, id, "csv")
+	key := s3docs.UploadKey(prato, office, id, "csv")
 	obj, err := s.docs.PutWithMetadata(context.Background(), s.docs.Upload(key), "text/csv", bytes.NewReader(data), meta)
 	if err != nil {
 		t.Fatal(err)

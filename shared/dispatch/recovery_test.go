@@ -8,7 +8,7 @@ import (
 
 	"github.com/casellario-pec/casellario/shared/dispatch"
 	"github.com/casellario-pec/casellario/shared/domain"
-	"github.com/casellario-pec/casellario/shared/sim/provider"
+	"github.com/casellario-pec/casellario/shared/localdev/sim/provider"
 )
 
 // A submission refused before the data (nothing left) is retried at the next

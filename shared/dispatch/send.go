@@ -7,11 +7,11 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/casellario-pec/casellario/shared/docs"
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/leases"
 	"github.com/casellario-pec/casellario/shared/notice"
 	"github.com/casellario-pec/casellario/shared/pec"
+	"github.com/casellario-pec/casellario/shared/s3docs"
 	"github.com/casellario-pec/casellario/shared/tenants"
 )
 
@@ -24,7 +24,7 @@ func MessageID(batch, from string) string {
 // send sends (or recovers) a protocolled batch (see the package doc).
 func (r *run) send(ctx context.Context, t tenants.Tenant, o *tenants.Office, b domain.Batch, log *slog.Logger, sum *Summary) error {
 	h := r.h
-	rawRef := h.Docs.Document(docs.BatchKey(t.ID, b.ID, docs.SentMessage))
+	rawRef := h.Docs.Document(s3docs.BatchKey(t.ID, b.ID, s3docs.SentMessage))
 	var raw []byte
 	recovering := b.MessageID != "" && !b.LastSendAttempt.IsZero()
 	switch {

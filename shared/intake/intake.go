@@ -7,10 +7,10 @@
 // # Idempotency
 //
 // A list written by the API or the CLI carries its upload id in its key
-// (<tenant>/<office>/<upload>/list.<ext>, docs.UploadKey), and its upload
+// (<tenant>/<office>/<upload>/list.<ext>, s3docs.UploadKey), and its upload
 // was recorded before the object (shared/uploads): intake completes that
 // record. A file an office drops (<tenant>/<office>/<file name>.<ext>) gets
-// an id derived from its key, version and content (docs.DropUploadID). Either
+// an id derived from its key, version and content (s3docs.DropUploadID). Either
 // way the same object delivered twice maps to the same upload: CreateUpload
 // returns the stored one, and an upload that is no longer "received" (queued
 // or rejected already) is left as it is. An upload found "received" (a crash
@@ -59,11 +59,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/casellario-pec/casellario/shared/docs"
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/leases"
 	"github.com/casellario-pec/casellario/shared/namelist"
 	"github.com/casellario-pec/casellario/shared/notice"
+	"github.com/casellario-pec/casellario/shared/s3docs"
 	"github.com/casellario-pec/casellario/shared/tenants"
 	"github.com/casellario-pec/casellario/shared/uploads"
 	"github.com/casellario-pec/casellario/shared/validate"
@@ -72,7 +72,7 @@ import (
 // Handler processes uploaded lists. Store, Docs and Tenants are required.
 type Handler struct {
 	Store   domain.Store
-	Docs    *docs.Docs
+	Docs    *s3docs.Docs
 	Tenants *tenants.Config
 	Notify  notice.Publisher // nil: nobody is told
 	Log     *slog.Logger     // nil: slog.Default()
@@ -146,7 +146,7 @@ func (h *Handler) HandleS3(ctx context.Context, ev events.S3Event) error {
 // retry.
 func (h *Handler) Process(ctx context.Context, key, version string, cause domain.Cause) (domain.Upload, error) {
 	log := h.log()
-	parts, err := docs.ParseUploadKey(key)
+	parts, err := s3docs.ParseUploadKey(key)
 	if err != nil {
 		// The key may hold a clerk's file name, which may name a person: not logged.
 		log.WarnContext(ctx, "intake: object is not an upload key; ignored", "key_bytes", len(key))
@@ -168,7 +168,7 @@ func (h *Handler) Process(ctx context.Context, key, version string, cause domain
 	u := domain.Upload{ID: parts.Upload, Tenant: parts.Tenant, Office: parts.Office, Key: key, ObjectVersion: version,
 		SHA256: sum, UploadedBy: cleanUser(obj.Metadata[uploads.MetaUploadedBy]), FileName: parts.FileName}
 	if parts.Dropped() {
-		u.ID = docs.DropUploadID(key, version, sum)
+		u.ID = s3docs.DropUploadID(key, version, sum)
 	} else if rec, err := h.Store.GetUpload(ctx, u.Tenant, u.ID); err == nil {
 		// Recorded by the API or the CLI: what they recorded stands.
 		u.UploadedBy, u.FileName, u.Protocol = rec.UploadedBy, rec.FileName, rec.Protocol
@@ -271,7 +271,7 @@ func (h *Handler) Process(ctx context.Context, key, version string, cause domain
 
 // fetch reads the object: its bytes (nil when over the size limit), its
 // description and its SHA-256 (hex).
-func (h *Handler) fetch(ctx context.Context, ref docs.Ref) ([]byte, docs.Object, string, error) {
+func (h *Handler) fetch(ctx context.Context, ref s3docs.Ref) ([]byte, s3docs.Object, string, error) {
 	body, obj, err := h.Docs.Get(ctx, ref)
 	if err != nil {
 		return nil, obj, "", err
@@ -334,7 +334,7 @@ func errorReport(code, message string) []byte {
 
 // reject writes the error report and rejects the upload.
 func (h *Handler) reject(ctx context.Context, u domain.Upload, counts *domain.Counts, reason domain.Reason, report []byte, cause domain.Cause) (domain.Upload, error) {
-	key := docs.ReportKey(u.Tenant, u.ID)
+	key := s3docs.ReportKey(u.Tenant, u.ID)
 	if _, err := h.Docs.Put(ctx, h.Docs.Document(key), "application/json", bytes.NewReader(report)); err != nil {
 		h.log().ErrorContext(ctx, "intake: writing the report", "upload", u.ID, "err", err)
 		return domain.Upload{}, err
@@ -377,7 +377,7 @@ func (h *Handler) writeReport(ctx context.Context, u domain.Upload, rep *validat
 	if err := enc.Encode(rep); err != nil {
 		return "", domain.Errorf(domain.EINTERNAL, "encoding the report of upload %s", u.ID)
 	}
-	key := docs.ReportKey(u.Tenant, u.ID)
+	key := s3docs.ReportKey(u.Tenant, u.ID)
 	if _, err := h.Docs.Put(ctx, h.Docs.Document(key), "application/json", &js); err != nil {
 		h.log().ErrorContext(ctx, "intake: writing the report", "upload", u.ID, "err", err)
 		return "", err
@@ -387,7 +387,7 @@ func (h *Handler) writeReport(ctx context.Context, u domain.Upload, rep *validat
 		if err != nil {
 			return "", domain.Errorf(domain.EINTERNAL, "writing the refused rows of upload %s: %v", u.ID, err)
 		}
-		if _, err := h.Docs.Put(ctx, h.Docs.Document(docs.RefusedKey(u.Tenant, u.ID)), "text/csv; charset=utf-8", bytes.NewReader(csvBytes)); err != nil {
+		if _, err := h.Docs.Put(ctx, h.Docs.Document(s3docs.RefusedKey(u.Tenant, u.ID)), "text/csv; charset=utf-8", bytes.NewReader(csvBytes)); err != nil {
 			h.log().ErrorContext(ctx, "intake: writing the refused rows", "upload", u.ID, "err", err)
 			return "", err
 		}

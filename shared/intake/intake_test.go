@@ -14,13 +14,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/casellario-pec/casellario/shared/docs"
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/fiscalcode"
 	"github.com/casellario-pec/casellario/shared/intake"
-	"github.com/casellario-pec/casellario/shared/localaws/testenv"
+	"github.com/casellario-pec/casellario/shared/localdev/localaws/testenv"
 	"github.com/casellario-pec/casellario/shared/namelist"
 	"github.com/casellario-pec/casellario/shared/notice"
+	"github.com/casellario-pec/casellario/shared/s3docs"
 	"github.com/casellario-pec/casellario/shared/store"
 	"github.com/casellario-pec/casellario/shared/tenants"
 	"github.com/casellario-pec/casellario/shared/uploads"
@@ -32,7 +32,7 @@ type fixture struct {
 	env   *testenv.Env
 	h     *intake.Handler
 	store *store.Dynamo
-	docs  *docs.Docs
+	docs  *s3docs.Docs
 	sent  *recorder
 }
 
@@ -51,7 +51,7 @@ func (r *recorder) Publish(_ context.Context, ev notice.Event) error {
 func newFixture(t *testing.T) *fixture {
 	env := testenv.New(t)
 	st := store.New(env.Dynamo, store.Options{Table: env.Table})
-	d := docs.New(env.S3, docs.Options{UploadsBucket: env.Uploads, DocumentsBucket: env.Documents})
+	d := s3docs.New(env.S3, s3docs.Options{UploadsBucket: env.Uploads, DocumentsBucket: env.Documents})
 	tc := tenants.Demo()
 	tc.Tenants[1].Protocol.Kind = tenants.ProtocolManual
 	tc.Tenants[0].BatchSize = 3
@@ -71,7 +71,7 @@ var valid = header + row("Rossi", "Mario", domain.Male, domain.Date{Year: 1980, 
 
 func (f *fixture) put(t *testing.T, tenant, office, body string, meta map[string]string) (string, string) {
 	t.Helper()
-	key := docs.UploadKey(tenant, office, domain.NewID(), "csv")
+	key := s3docs.UploadKey(tenant, office, domain.NewID(), "csv")
 	obj, err := f.docs.PutWithMetadata(context.Background(), f.docs.Upload(key), "text/csv", strings.NewReader(body), meta)
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +116,7 @@ func TestSameEventTwice(t *testing.T) {
 	if err := f.h.HandleS3(ctx, event(key, ver)); err != nil {
 		t.Fatal(err)
 	}
-	p, _ := docs.ParseUploadKey(key)
+	p, _ := s3docs.ParseUploadKey(key)
 	ups, err := f.store.ListUploads(ctx, "c_g999", "SUAP", 10)
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +136,7 @@ func TestSameEventTwice(t *testing.T) {
 	if s := rep["summary"].(map[string]any); s["valid"] != 2.0 {
 		t.Errorf("report summary %v", s)
 	}
-	if _, err := f.docs.Head(ctx, f.docs.Document(docs.RefusedKey("c_g999", p.Upload))); domain.ErrorCode(err) != domain.ENOTFOUND {
+	if _, err := f.docs.Head(ctx, f.docs.Document(s3docs.RefusedKey("c_g999", p.Upload))); domain.ErrorCode(err) != domain.ENOTFOUND {
 		t.Errorf("refused.csv written without refused rows: %v", err)
 	}
 }
@@ -153,7 +153,7 @@ func TestRefusedRows(t *testing.T) {
 	if u.State != domain.UploadQueued || u.Counts != (domain.Counts{Rows: 5, Valid: 2, Invalid: 3, Duplicates: 1}) {
 		t.Fatalf("upload %+v", u)
 	}
-	csvBytes, _, err := f.docs.GetBytes(context.Background(), f.docs.Document(docs.RefusedKey("c_g999", u.ID)))
+	csvBytes, _, err := f.docs.GetBytes(context.Background(), f.docs.Document(s3docs.RefusedKey("c_g999", u.ID)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +271,7 @@ func TestFinalErrors(t *testing.T) {
 		}
 	}
 	// The object is gone.
-	gone := docs.UploadKey("c_g999", "SUAP", domain.NewID(), "csv")
+	gone := s3docs.UploadKey("c_g999", "SUAP", domain.NewID(), "csv")
 	if _, err := f.h.Process(ctx, gone, "", domain.CauseS3(gone, "")); domain.ErrorCode(err) != domain.ENOTFOUND {
 		t.Errorf("missing object: %v", err)
 	}

@@ -8,9 +8,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/casellario-pec/casellario/shared/docs"
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/intake"
+	"github.com/casellario-pec/casellario/shared/s3docs"
 )
 
 // stuck records an upload as a crashed intake would leave it: created,
@@ -19,7 +19,7 @@ func (f *fixture) stuck(t *testing.T, created time.Time, leaseFor time.Duration)
 	t.Helper()
 	ctx := context.Background()
 	key, ver := f.put(t, "c_g999", "SUAP", valid, nil)
-	p, err := docs.ParseUploadKey(key)
+	p, err := s3docs.ParseUploadKey(key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestHandleEvent(t *testing.T) {
 	if err := f.h.HandleEvent(ctx, s3ev); err != nil {
 		t.Fatal(err)
 	}
-	p, _ := docs.ParseUploadKey(key)
+	p, _ := s3docs.ParseUploadKey(key)
 	if u, err := f.store.GetUpload(ctx, "c_g999", p.Upload); err != nil || u.State != domain.UploadQueued {
 		t.Fatalf("S3 event: %+v %v", u, err)
 	}

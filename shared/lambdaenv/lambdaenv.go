@@ -16,9 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/casellario-pec/casellario/shared/awsconf"
-	"github.com/casellario-pec/casellario/shared/docs"
 	"github.com/casellario-pec/casellario/shared/notice"
 	"github.com/casellario-pec/casellario/shared/notice/queue"
+	"github.com/casellario-pec/casellario/shared/s3docs"
 	"github.com/casellario-pec/casellario/shared/store"
 	"github.com/casellario-pec/casellario/shared/tenants"
 )
@@ -27,7 +27,7 @@ import (
 type Env struct {
 	AWS     aws.Config
 	Store   *store.Dynamo   // CASELLARIO_TABLE, CASELLARIO_RETENTION
-	Docs    *docs.Docs      // CASELLARIO_UPLOADS_BUCKET, CASELLARIO_DOCUMENTS_BUCKET, CASELLARIO_SSE, CASELLARIO_KMS_KEY_ID; nil unless asked for
+	Docs    *s3docs.Docs    // CASELLARIO_UPLOADS_BUCKET, CASELLARIO_DOCUMENTS_BUCKET, CASELLARIO_SSE, CASELLARIO_KMS_KEY_ID; nil unless asked for
 	Tenants *tenants.Config // CASELLARIO_TENANTS
 	Log     *slog.Logger    // JSON on stdout, for CloudWatch
 }
@@ -39,9 +39,9 @@ func Load(ctx context.Context, withDocs bool) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	var dopt docs.Options
+	var dopt s3docs.Options
 	if withDocs {
-		if dopt, err = docs.OptionsFromEnv(); err != nil {
+		if dopt, err = s3docs.OptionsFromEnv(); err != nil {
 			return nil, err
 		}
 	}
@@ -56,7 +56,7 @@ func Load(ctx context.Context, withDocs bool) (*Env, error) {
 	e := &Env{AWS: cfg, Tenants: tc, Log: slog.New(slog.NewJSONHandler(os.Stdout, nil)),
 		Store: store.New(dynamodb.NewFromConfig(cfg), sopt)}
 	if withDocs {
-		e.Docs = docs.New(awsconf.NewS3(cfg), dopt)
+		e.Docs = s3docs.New(awsconf.NewS3(cfg), dopt)
 	}
 	return e, nil
 }

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/casellario-pec/casellario/shared/domain"
-	"github.com/casellario-pec/casellario/shared/mailsink"
+	"github.com/casellario-pec/casellario/shared/localdev/mailsink"
 	"github.com/casellario-pec/casellario/shared/notice"
 )
 

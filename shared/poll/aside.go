@@ -10,10 +10,10 @@ import (
 	"io"
 	"strings"
 
-	"github.com/casellario-pec/casellario/shared/docs"
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/mailbox"
 	"github.com/casellario-pec/casellario/shared/notice"
+	"github.com/casellario-pec/casellario/shared/s3docs"
 )
 
 // mailboxID names a mailbox in object keys without its address.
@@ -28,8 +28,8 @@ func mailboxID(addr string) string {
 // the header alone: the mailbox must not stop for one message.
 func (b *inbox) setAside(ctx context.Context, s mailbox.Summary, hd header, att domain.MessageAttempts) error {
 	h, t := b.h, b.t
-	ref := h.Docs.Document(docs.AsideKey(t.ID, mailboxID(t.PEC.Address), b.uidValidity, s.UID, "eml"))
-	var obj docs.Object
+	ref := h.Docs.Document(s3docs.AsideKey(t.ID, mailboxID(t.PEC.Address), b.uidValidity, s.UID, "eml"))
+	var obj s3docs.Object
 	err := b.mb.Fetch(ctx, s.UID, func(r io.Reader) error {
 		var err error
 		obj, err = h.Docs.PutStream(ctx, ref, "message/rfc822", r, 0)
@@ -66,8 +66,8 @@ func (b *inbox) tooLarge(ctx context.Context, s mailbox.Summary, hd header) erro
 	return b.triageAside(ctx, s, hd, ref.Key, domain.Because(domain.ReasonMessageTooLarge, detail))
 }
 
-func (b *inbox) keepHeader(ctx context.Context, s mailbox.Summary) (docs.Ref, error) {
-	ref := b.h.Docs.Document(docs.AsideKey(b.t.ID, mailboxID(b.t.PEC.Address), b.uidValidity, s.UID, "hdr"))
+func (b *inbox) keepHeader(ctx context.Context, s mailbox.Summary) (s3docs.Ref, error) {
+	ref := b.h.Docs.Document(s3docs.AsideKey(b.t.ID, mailboxID(b.t.PEC.Address), b.uidValidity, s.UID, "hdr"))
 	_, err := b.h.Docs.Put(ctx, ref, "text/rfc822-headers", bytes.NewReader(s.Header))
 	return ref, err
 }

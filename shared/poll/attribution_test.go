@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/casellario-pec/casellario/shared/domain"
+	"github.com/casellario-pec/casellario/shared/localdev/sim"
+	"github.com/casellario-pec/casellario/shared/localdev/sim/procura"
 	"github.com/casellario-pec/casellario/shared/pec"
 	"github.com/casellario-pec/casellario/shared/pec/compose"
-	"github.com/casellario-pec/casellario/shared/sim"
-	"github.com/casellario-pec/casellario/shared/sim/procura"
 	"github.com/casellario-pec/casellario/shared/tenants"
 )
 

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/casellario-pec/casellario/shared/domain"
+	"github.com/casellario-pec/casellario/shared/localdev/sim"
 	"github.com/casellario-pec/casellario/shared/pec"
-	"github.com/casellario-pec/casellario/shared/sim"
 	"github.com/casellario-pec/casellario/shared/tenants"
 )
 

@@ -10,11 +10,11 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/casellario-pec/casellario/shared/docs"
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/notice"
 	"github.com/casellario-pec/casellario/shared/pec"
 	"github.com/casellario-pec/casellario/shared/reply"
+	"github.com/casellario-pec/casellario/shared/s3docs"
 	"github.com/casellario-pec/casellario/shared/tenants"
 )
 
@@ -142,7 +142,7 @@ func (h *Handler) certificates(ctx context.Context, t *tenants.Tenant, m *pec.Me
 			}
 			// Another certificate for a certified person: kept beside the
 			// first, and the protocol office decides which stands.
-			k := docs.CandidateKey(t.ID, b.ID, s.ID, sha)
+			k := s3docs.CandidateKey(t.ID, b.ID, s.ID, sha)
 			if _, err := h.Docs.Put(ctx, h.Docs.Document(k), "application/pdf", bytes.NewReader(data)); err != nil {
 				return err
 			}
@@ -160,7 +160,7 @@ func (h *Handler) certificates(ctx context.Context, t *tenants.Tenant, m *pec.Me
 			problems = append(problems, fmt.Sprintf("a certificate for subject %s, who is %s", s.ID, s.State))
 			return nil
 		}
-		k := docs.CertificateKey(t.ID, b.ID, s.ID)
+		k := s3docs.CertificateKey(t.ID, b.ID, s.ID)
 		obj, err := h.Docs.Put(ctx, h.Docs.Document(k), "application/pdf", bytes.NewReader(data))
 		if err != nil {
 			return err

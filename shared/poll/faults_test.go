@@ -11,12 +11,12 @@ import (
 	"time"
 
 	"github.com/casellario-pec/casellario/shared/domain"
+	"github.com/casellario-pec/casellario/shared/localdev/sim"
 	"github.com/casellario-pec/casellario/shared/notice"
 	"github.com/casellario-pec/casellario/shared/pec"
 	"github.com/casellario-pec/casellario/shared/pec/compose"
 	"github.com/casellario-pec/casellario/shared/pec/pectest"
 	"github.com/casellario-pec/casellario/shared/poll"
-	"github.com/casellario-pec/casellario/shared/sim"
 	"github.com/casellario-pec/casellario/shared/tenants"
 )
 

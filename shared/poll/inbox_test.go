@@ -9,16 +9,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/casellario-pec/casellario/shared/docs"
 	"github.com/casellario-pec/casellario/shared/domain"
-	"github.com/casellario-pec/casellario/shared/localaws/testenv"
+	"github.com/casellario-pec/casellario/shared/localdev/localaws/testenv"
+	"github.com/casellario-pec/casellario/shared/localdev/sim"
 	"github.com/casellario-pec/casellario/shared/mailbox"
 	"github.com/casellario-pec/casellario/shared/mailbox/mailboxtest"
 	"github.com/casellario-pec/casellario/shared/pec"
 	"github.com/casellario-pec/casellario/shared/pec/compose"
 	"github.com/casellario-pec/casellario/shared/pec/pectest"
 	"github.com/casellario-pec/casellario/shared/poll"
-	"github.com/casellario-pec/casellario/shared/sim"
+	"github.com/casellario-pec/casellario/shared/s3docs"
 	"github.com/casellario-pec/casellario/shared/store"
 	"github.com/casellario-pec/casellario/shared/tenants"
 )
@@ -29,7 +29,7 @@ const citizen = "mario.rossi@pec.cittadini.test"
 type box struct {
 	mb     *mailboxtest.Server
 	st     *store.Dynamo
-	d      *docs.Docs
+	d      *s3docs.Docs
 	h      *poll.Handler
 	t      *tenants.Tenant
 	signer *pec.Signer
@@ -42,7 +42,7 @@ func newBox(t *testing.T, mode string) *box {
 	ca := must[*pectest.CA](t)(pectest.NewCA("Gestore di prova", pectest.Options{ECDSA: true}))
 	b := &box{mb: mailboxtest.New(), env: env, signer: must[*pec.Signer](t)(ca.NewSigner("Gestore di prova", "posta-certificata@gestore.test"))}
 	b.st = store.New(env.Dynamo, store.Options{Table: env.Table})
-	b.d = docs.New(env.S3, docs.Options{UploadsBucket: env.Uploads, DocumentsBucket: env.Documents, SSE: docs.SSENone})
+	b.d = s3docs.New(env.S3, s3docs.Options{UploadsBucket: env.Uploads, DocumentsBucket: env.Documents, SSE: s3docs.SSENone})
 	tc := &tenants.Config{Tenants: []tenants.Tenant{tenants.Demo().Tenants[0]}}
 	tc.Tenants[0].PEC.Mode = mode
 	b.t = &tc.Tenants[0]

@@ -10,10 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/casellario-pec/casellario/shared/docs"
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/notice"
 	"github.com/casellario-pec/casellario/shared/pec"
+	"github.com/casellario-pec/casellario/shared/s3docs"
 	"github.com/casellario-pec/casellario/shared/tenants"
 )
 
@@ -54,7 +54,7 @@ func (h *Handler) handleSafely(ctx context.Context, t *tenants.Tenant, raw []byt
 func (h *Handler) handleRaw(ctx context.Context, t *tenants.Tenant, raw []byte, ms *MailboxSummary) (handled, error) {
 	sum := sha256.Sum256(raw)
 	sha := hex.EncodeToString(sum[:])
-	key := docs.MessageKey(t.ID, sha)
+	key := s3docs.MessageKey(t.ID, sha)
 	if _, err := h.Docs.Put(ctx, h.Docs.Document(key), "message/rfc822", bytes.NewReader(raw)); err != nil {
 		return handled{}, fmt.Errorf("storing the raw message: %w", err)
 	}

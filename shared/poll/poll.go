@@ -52,11 +52,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/casellario-pec/casellario/shared/docs"
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/leases"
 	"github.com/casellario-pec/casellario/shared/mailbox"
 	"github.com/casellario-pec/casellario/shared/notice"
+	"github.com/casellario-pec/casellario/shared/s3docs"
 	"github.com/casellario-pec/casellario/shared/tenants"
 )
 
@@ -81,7 +81,7 @@ const (
 type Handler struct {
 	Store   domain.Store
 	Triage  domain.TriageStore
-	Docs    *docs.Docs
+	Docs    *s3docs.Docs
 	Tenants *tenants.Config
 	Mail    mailbox.Dialer
 	Trust   *x509.CertPool   // PEC providers' trust store: receipts and replies must verify against it

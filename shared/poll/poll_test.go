@@ -13,16 +13,16 @@ import (
 
 	gomail "github.com/wneessen/go-mail"
 
-	"github.com/casellario-pec/casellario/shared/docs"
 	"github.com/casellario-pec/casellario/shared/domain"
-	"github.com/casellario-pec/casellario/shared/localaws/testenv"
+	"github.com/casellario-pec/casellario/shared/localdev/localaws/testenv"
+	"github.com/casellario-pec/casellario/shared/localdev/sim"
+	"github.com/casellario-pec/casellario/shared/localdev/sim/clock"
+	"github.com/casellario-pec/casellario/shared/localdev/sim/procura"
 	"github.com/casellario-pec/casellario/shared/notice"
 	"github.com/casellario-pec/casellario/shared/pec/compose"
 	"github.com/casellario-pec/casellario/shared/pecmail"
 	"github.com/casellario-pec/casellario/shared/poll"
-	"github.com/casellario-pec/casellario/shared/sim"
-	"github.com/casellario-pec/casellario/shared/sim/clock"
-	"github.com/casellario-pec/casellario/shared/sim/procura"
+	"github.com/casellario-pec/casellario/shared/s3docs"
 	"github.com/casellario-pec/casellario/shared/store"
 	"github.com/casellario-pec/casellario/shared/subjects"
 	"github.com/casellario-pec/casellario/shared/tenants"
@@ -42,7 +42,7 @@ var people = []domain.Person{
 type fx struct {
 	w   *sim.World
 	st  *store.Dynamo
-	d   *docs.Docs
+	d   *s3docs.Docs
 	h   *poll.Handler
 	t   *tenants.Tenant
 	mu  sync.Mutex
@@ -68,7 +68,7 @@ func newFx(tb testing.TB, mode string, mod func(*sim.Config)) *fx {
 	tb.Cleanup(func() { w.Close() })
 	f := &fx{w: w}
 	f.st = store.New(env.Dynamo, store.Options{Table: env.Table})
-	f.d = docs.New(env.S3, docs.Options{UploadsBucket: env.Uploads, DocumentsBucket: env.Documents, SSE: docs.SSENone})
+	f.d = s3docs.New(env.S3, s3docs.Options{UploadsBucket: env.Uploads, DocumentsBucket: env.Documents, SSE: s3docs.SSENone})
 	demo := tenants.Demo()
 	tn := demo.Tenants[0]
 	tn.PEC.IMAP, tn.PEC.SMTP = w.IMAPAddr, w.SMTPAddr

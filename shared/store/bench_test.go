@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/casellario-pec/casellario/shared/domain"
-	"github.com/casellario-pec/casellario/shared/localaws/testenv"
+	"github.com/casellario-pec/casellario/shared/localdev/localaws/testenv"
 	"github.com/casellario-pec/casellario/shared/store"
 )
 

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/casellario-pec/casellario/shared/domain"
-	"github.com/casellario-pec/casellario/shared/localaws/testenv"
+	"github.com/casellario-pec/casellario/shared/localdev/localaws/testenv"
 	"github.com/casellario-pec/casellario/shared/store"
 )
 

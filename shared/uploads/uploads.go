@@ -13,9 +13,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/casellario-pec/casellario/shared/docs"
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/protocol"
+	"github.com/casellario-pec/casellario/shared/s3docs"
 )
 
 // Object metadata names (S3 user metadata, x-amz-meta-*). Values never
@@ -65,14 +65,14 @@ type Submission struct {
 // Submit records the upload, claims its manual number and stores the object
 // (see the package doc). A number another upload has is ECONFLICT, with a
 // message for users; nothing is written then.
-func Submit(ctx context.Context, st domain.UploadStore, d *docs.Docs, s Submission, cause domain.Cause) (domain.Upload, error) {
-	if !docs.ValidUploadExt(s.Ext) {
+func Submit(ctx context.Context, st domain.UploadStore, d *s3docs.Docs, s Submission, cause domain.Cause) (domain.Upload, error) {
+	if !s3docs.ValidUploadExt(s.Ext) {
 		return domain.Upload{}, domain.Errorf(domain.EINVALID, "list format %q", s.Ext)
 	}
 	sum := sha256.Sum256(s.Data)
 	u := domain.Upload{ID: domain.NewID(), Tenant: s.Tenant, Office: s.Office, SHA256: hex.EncodeToString(sum[:]),
 		UploadedBy: s.UploadedBy, FileName: cleanName(s.FileName), Protocol: s.Protocol}
-	u.Key = docs.UploadKey(s.Tenant, s.Office, u.ID, s.Ext)
+	u.Key = s3docs.UploadKey(s.Tenant, s.Office, u.ID, s.Ext)
 	if s.Protocol != nil {
 		err := st.ClaimManualProtocol(ctx, s.Tenant, *s.Protocol, u.ID)
 		if domain.ErrorCode(err) == domain.ECONFLICT {
@@ -100,7 +100,7 @@ func Submit(ctx context.Context, st domain.UploadStore, d *docs.Docs, s Submissi
 }
 
 // cleanName keeps a file name printable, without folders, at most
-// docs.MaxFileName bytes.
+// s3docs.MaxFileName bytes.
 func cleanName(s string) string {
 	if i := strings.LastIndexAny(s, `/\`); i >= 0 {
 		s = s[i+1:]
@@ -111,7 +111,7 @@ func cleanName(s string) string {
 		}
 		return r
 	}, strings.TrimSpace(s))
-	for len(s) > docs.MaxFileName {
+	for len(s) > s3docs.MaxFileName {
 		s = s[:len(s)-1]
 	}
 	return strings.ToValidUTF8(s, "")

@@ -17,13 +17,13 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
-	"github.com/casellario-pec/casellario/shared/docs"
 	"github.com/casellario-pec/casellario/shared/domain"
-	"github.com/casellario-pec/casellario/shared/mailsink"
+	"github.com/casellario-pec/casellario/shared/localdev/mailsink"
+	"github.com/casellario-pec/casellario/shared/localdev/sim/procura"
 	"github.com/casellario-pec/casellario/shared/pec"
 	"github.com/casellario-pec/casellario/shared/pec/compose"
 	"github.com/casellario-pec/casellario/shared/pecmail"
-	"github.com/casellario-pec/casellario/shared/sim/procura"
+	"github.com/casellario-pec/casellario/shared/s3docs"
 	"github.com/casellario-pec/casellario/shared/tenants"
 	"github.com/casellario-pec/casellario/shared/uploads"
 )
@@ -62,7 +62,7 @@ func TestRoundTripAndRestart(t *testing.T) {
 	}
 
 	id := domain.NewID()
-	key := docs.UploadKey("c_g999", "SUAP", id, "csv")
+	key := s3docs.UploadKey("c_g999", "SUAP", id, "csv")
 	if _, err := run.Docs.PutWithMetadata(ctx, run.Docs.Upload(key), "text/csv", strings.NewReader(list),
 		map[string]string{uploads.MetaUploadedBy: "test"}); err != nil {
 		t.Fatal(err)
@@ -236,7 +236,7 @@ func TestEndToEnd(t *testing.T) {
 	const marker = "ISTANZA-ACCESSO-5812"
 	citizenMsg := sendPEC(t, run, citizen, comune.PEC.Address, "Istanza di accesso agli atti", "Chiedo copia della pratica "+marker+".\r\n")
 	id := domain.NewID()
-	key := docs.UploadKey("c_g999", "ACQUISTI", id, "csv")
+	key := s3docs.UploadKey("c_g999", "ACQUISTI", id, "csv")
 	lines := "Cognome;Nome;Sesso;Data di nascita;Comune o Stato di nascita\n"
 	for i, n := range []string{"Mario", "Luigi", "Anna", "Paola", "Marco", "Sara", "Giulia", "Luca"} {
 		sex := "M"

@@ -49,9 +49,9 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 	"github.com/emersion/go-smtp"
 
+	"github.com/casellario-pec/casellario/shared/localdev/sim/clock"
+	"github.com/casellario-pec/casellario/shared/localdev/sim/pki"
 	"github.com/casellario-pec/casellario/shared/pec"
-	"github.com/casellario-pec/casellario/shared/sim/clock"
-	"github.com/casellario-pec/casellario/shared/sim/pki"
 )
 
 // Defaults.

@@ -28,7 +28,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/casellario-pec/casellario/shared/awsconf"
-	"github.com/casellario-pec/casellario/shared/localaws"
+	"github.com/casellario-pec/casellario/shared/localdev/localaws"
 	"github.com/casellario-pec/casellario/shared/store"
 )
 

@@ -11,10 +11,10 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	gomail "github.com/wneessen/go-mail"
 
+	"github.com/casellario-pec/casellario/shared/localdev/sim"
+	"github.com/casellario-pec/casellario/shared/localdev/sim/provider"
 	"github.com/casellario-pec/casellario/shared/pec"
 	"github.com/casellario-pec/casellario/shared/pec/compose"
-	"github.com/casellario-pec/casellario/shared/sim"
-	"github.com/casellario-pec/casellario/shared/sim/provider"
 )
 
 func noProcura(c *sim.Config) { c.Procura.Disabled = true }

@@ -74,11 +74,11 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/casellario-pec/casellario/shared/sim/clock"
-	"github.com/casellario-pec/casellario/shared/sim/internal/atomicfile"
-	"github.com/casellario-pec/casellario/shared/sim/pki"
-	"github.com/casellario-pec/casellario/shared/sim/procura"
-	"github.com/casellario-pec/casellario/shared/sim/provider"
+	"github.com/casellario-pec/casellario/shared/localdev/sim/clock"
+	"github.com/casellario-pec/casellario/shared/localdev/sim/internal/atomicfile"
+	"github.com/casellario-pec/casellario/shared/localdev/sim/pki"
+	"github.com/casellario-pec/casellario/shared/localdev/sim/procura"
+	"github.com/casellario-pec/casellario/shared/localdev/sim/provider"
 	"github.com/casellario-pec/casellario/shared/subjects"
 )
 

@@ -12,11 +12,11 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"github.com/casellario-pec/casellario/shared/domain"
+	"github.com/casellario-pec/casellario/shared/localdev/sim"
+	"github.com/casellario-pec/casellario/shared/localdev/sim/procura"
 	"github.com/casellario-pec/casellario/shared/pec"
 	"github.com/casellario-pec/casellario/shared/pec/compose"
 	"github.com/casellario-pec/casellario/shared/pec/segnatura"
-	"github.com/casellario-pec/casellario/shared/sim"
-	"github.com/casellario-pec/casellario/shared/sim/procura"
 	"github.com/casellario-pec/casellario/shared/subjects"
 )
 

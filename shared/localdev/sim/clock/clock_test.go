@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/casellario-pec/casellario/shared/sim/clock"
+	"github.com/casellario-pec/casellario/shared/localdev/sim/clock"
 )
 
 func TestFake(t *testing.T) {

@@ -46,7 +46,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 
-	"github.com/casellario-pec/casellario/shared/sim/internal/atomicfile"
+	"github.com/casellario-pec/casellario/shared/localdev/sim/internal/atomicfile"
 )
 
 const (

@@ -13,11 +13,11 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
+	"github.com/casellario-pec/casellario/shared/localdev/sim"
+	"github.com/casellario-pec/casellario/shared/localdev/sim/clock"
+	"github.com/casellario-pec/casellario/shared/localdev/sim/pki"
 	"github.com/casellario-pec/casellario/shared/pec"
 	"github.com/casellario-pec/casellario/shared/pec/compose"
-	"github.com/casellario-pec/casellario/shared/sim"
-	"github.com/casellario-pec/casellario/shared/sim/clock"
-	"github.com/casellario-pec/casellario/shared/sim/pki"
 )
 
 // persistent starts a simulator keeping its state in dir; the caller closes it

@@ -24,13 +24,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/casellario-pec/casellario/shared/awsconf"
-	"github.com/casellario-pec/casellario/shared/docs"
 	"github.com/casellario-pec/casellario/shared/domain"
-	"github.com/casellario-pec/casellario/shared/localaws"
-	"github.com/casellario-pec/casellario/shared/mailsink"
-	"github.com/casellario-pec/casellario/shared/sim"
-	"github.com/casellario-pec/casellario/shared/sim/clock"
-	"github.com/casellario-pec/casellario/shared/sim/provider"
+	"github.com/casellario-pec/casellario/shared/localdev/localaws"
+	"github.com/casellario-pec/casellario/shared/localdev/mailsink"
+	"github.com/casellario-pec/casellario/shared/localdev/sim"
+	"github.com/casellario-pec/casellario/shared/localdev/sim/clock"
+	"github.com/casellario-pec/casellario/shared/localdev/sim/provider"
+	"github.com/casellario-pec/casellario/shared/s3docs"
 	"github.com/casellario-pec/casellario/shared/store"
 	"github.com/casellario-pec/casellario/shared/tenants"
 )
@@ -112,7 +112,7 @@ type Run struct {
 	Dynamo    *dynamodb.Client
 	S3        *s3.Client
 	Store     *store.Dynamo
-	Docs      *docs.Docs
+	Docs      *s3docs.Docs
 	Tenants   *tenants.Config
 	World     *sim.World // the simulator the run started; nil with Options.Sim
 	Peers     Peers      // the PEC provider the run talks to
@@ -191,7 +191,7 @@ func Start(ctx context.Context, o Options) (_ *Run, err error) {
 		return nil, err
 	}
 	r.Store = store.New(r.Dynamo, store.Options{Table: Table})
-	r.Docs = docs.New(r.S3, docs.Options{UploadsBucket: UploadsBucket, DocumentsBucket: DocumentsBucket})
+	r.Docs = s3docs.New(r.S3, s3docs.Options{UploadsBucket: UploadsBucket, DocumentsBucket: DocumentsBucket})
 
 	if o.Sim != nil {
 		if r.Peers, err = PeersOf(*o.Sim); err != nil {

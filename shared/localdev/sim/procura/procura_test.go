@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/casellario-pec/casellario/shared/sim/procura"
+	"github.com/casellario-pec/casellario/shared/localdev/sim/procura"
 )
 
 func TestStartErrors(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 	"github.com/casellario-pec/casellario/shared/dispatch"
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/intake"
-	"github.com/casellario-pec/casellario/shared/mailsink"
+	"github.com/casellario-pec/casellario/shared/localdev/mailsink"
 	"github.com/casellario-pec/casellario/shared/notice"
 	"github.com/casellario-pec/casellario/shared/notify"
 	"github.com/casellario-pec/casellario/shared/pec"

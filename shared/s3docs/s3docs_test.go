@@ -1,4 +1,4 @@
-package docs_test
+package s3docs_test
 
 import (
 	"bytes"
@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/casellario-pec/casellario/shared/docs"
 	"github.com/casellario-pec/casellario/shared/domain"
-	"github.com/casellario-pec/casellario/shared/localaws/testenv"
+	"github.com/casellario-pec/casellario/shared/localdev/localaws/testenv"
+	"github.com/casellario-pec/casellario/shared/s3docs"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -21,13 +21,13 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 func TestPutGetHeadPresign(t *testing.T) {
 	env := testenv.New(t)
 	ctx := context.Background()
-	for _, sse := range []string{docs.SSEKMS, docs.SSES3, docs.SSENone} {
+	for _, sse := range []string{s3docs.SSEKMS, s3docs.SSES3, s3docs.SSENone} {
 		t.Run(sse, func(t *testing.T) {
-			d := docs.New(env.S3, docs.Options{UploadsBucket: env.Uploads, DocumentsBucket: env.Documents, SSE: sse, KMSKeyID: "alias/casellario"})
+			d := s3docs.New(env.S3, s3docs.Options{UploadsBucket: env.Uploads, DocumentsBucket: env.Documents, SSE: sse, KMSKeyID: "alias/casellario"})
 			body := []byte("Cognome;Nome\nROSSI;MARIO\n")
 			sum := sha256.Sum256(body)
 			id := domain.NewID()
-			ref := d.Upload(docs.UploadKey("c_g999", "SUAP", id, "CSV"))
+			ref := d.Upload(s3docs.UploadKey("c_g999", "SUAP", id, "CSV"))
 			obj, err := d.Put(ctx, ref, "text/csv", bytes.NewReader(body))
 			if err != nil {
 				t.Fatal(err)
@@ -67,7 +67,7 @@ func TestPutGetHeadPresign(t *testing.T) {
 func TestErrors(t *testing.T) {
 	env := testenv.New(t)
 	ctx := context.Background()
-	d := docs.New(env.S3, docs.Options{UploadsBucket: env.Uploads, DocumentsBucket: env.Documents})
+	d := s3docs.New(env.S3, s3docs.Options{UploadsBucket: env.Uploads, DocumentsBucket: env.Documents})
 	tests := []struct {
 		name string
 		err  func() error
@@ -81,7 +81,7 @@ func TestErrors(t *testing.T) {
 			return err
 		}, domain.EINVALID},
 		{"no bucket", func() error {
-			_, err := d.Put(ctx, docs.Ref{Bucket: "nobucket", Key: "a"}, "", strings.NewReader("x"))
+			_, err := d.Put(ctx, s3docs.Ref{Bucket: "nobucket", Key: "a"}, "", strings.NewReader("x"))
 			return err
 		}, domain.EINTERNAL},
 		{"long presign", func() error { _, err := d.PresignGet(ctx, d.Document("a"), 2*time.Hour); return err }, domain.EINVALID},
@@ -97,21 +97,21 @@ func TestErrors(t *testing.T) {
 
 func TestKeys(t *testing.T) {
 	id := domain.NewID()
-	k := docs.UploadKey("c_g999", "ATTI-IMMOBILIARI", id, "XLSX")
-	p, err := docs.ParseUploadKey(k)
-	if err != nil || p != (docs.UploadKeyParts{Tenant: "c_g999", Office: "ATTI-IMMOBILIARI", Upload: id, Ext: "xlsx"}) {
+	k := s3docs.UploadKey("c_g999", "ATTI-IMMOBILIARI", id, "XLSX")
+	p, err := s3docs.ParseUploadKey(k)
+	if err != nil || p != (s3docs.UploadKeyParts{Tenant: "c_g999", Office: "ATTI-IMMOBILIARI", Upload: id, Ext: "xlsx"}) {
 		t.Fatal(k, p, err)
 	}
 	for _, bad := range []string{"c_g999/SUAP/" + id + "/rossi.csv", "c_g999/SUAP/notanid/list.csv", "c_g999/SUAP/" + id + "/list.exe", "x/" + k} {
-		if _, err := docs.ParseUploadKey(bad); domain.ErrorCode(err) != domain.EINVALID {
+		if _, err := s3docs.ParseUploadKey(bad); domain.ErrorCode(err) != domain.EINVALID {
 			t.Errorf("%s: %v", bad, err)
 		}
 	}
 	sum := strings.Repeat("ab", 32)
-	if got := docs.MessageKey("c_g999", sum); got != "c_g999/pec/ab/"+sum+".eml" {
+	if got := s3docs.MessageKey("c_g999", sum); got != "c_g999/pec/ab/"+sum+".eml" {
 		t.Fatal(got)
 	}
-	if got := docs.CertificateKey("c_g999", "b", domain.SubjectID(id, 7)); got != "c_g999/batches/b/certificates/"+id+"-7.pdf" {
+	if got := s3docs.CertificateKey("c_g999", "b", domain.SubjectID(id, 7)); got != "c_g999/batches/b/certificates/"+id+"-7.pdf" {
 		t.Fatal(got)
 	}
 }
@@ -119,8 +119,8 @@ func TestKeys(t *testing.T) {
 func TestMetadata(t *testing.T) {
 	env := testenv.New(t)
 	ctx := context.Background()
-	d := docs.New(env.S3, docs.Options{UploadsBucket: env.Uploads, DocumentsBucket: env.Documents})
-	ref := d.Upload(docs.UploadKey("c_g999", "SUAP", domain.NewID(), "csv"))
+	d := s3docs.New(env.S3, s3docs.Options{UploadsBucket: env.Uploads, DocumentsBucket: env.Documents})
+	ref := d.Upload(s3docs.UploadKey("c_g999", "SUAP", domain.NewID(), "csv"))
 	if _, err := d.PutWithMetadata(ctx, ref, "text/csv", bytes.NewReader([]byte("x")),
 		map[string]string{"Uploaded-By": "cli:mario", "protocol-number": "12345", "sha256": "forged"}); err != nil {
 		t.Fatal(err)
@@ -143,7 +143,7 @@ func TestMetadata(t *testing.T) {
 		t.Fatalf("Get metadata %v", obj.Metadata)
 	}
 	for ext, ok := range map[string]bool{"csv": true, "xlsx": true, "json": true, "xls": false, "CSV": false, "": false} {
-		if docs.ValidUploadExt(ext) != ok {
+		if s3docs.ValidUploadExt(ext) != ok {
 			t.Errorf("ValidUploadExt(%q) != %v", ext, ok)
 		}
 	}

@@ -1,4 +1,4 @@
-// Package docs stores documents in S3: the uploads bucket (the lists offices
+// Package s3docs stores documents in S3: the uploads bucket (the lists offices
 // upload, one prefix per tenant and office) and the documents bucket (request
 // PDFs, subjects files, segnatura, raw PEC messages, certificates, validation
 // reports).
@@ -15,7 +15,7 @@
 // metadata "sha256" (hex); every Put asks for server-side encryption
 // (Options.SSE). gofakes3, the local stand-in, accepts the SSE headers and
 // ignores them.
-package docs
+package s3docs
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package docs
+package s3docs
 
 import (
 	"crypto/sha256"

@@ -31,8 +31,8 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"github.com/casellario-pec/casellario/shared/localdev/sim/clock"
 	"github.com/casellario-pec/casellario/shared/pec"
-	"github.com/casellario-pec/casellario/shared/sim/clock"
 	"github.com/casellario-pec/casellario/shared/subjects"
 )
 
