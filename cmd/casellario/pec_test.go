@@ -13,16 +13,16 @@ import (
 
 	"github.com/casellario-pec/casellario/shared/pec"
 	"github.com/casellario-pec/casellario/shared/pec/compose"
-	"github.com/casellario-pec/casellario/shared/pec/pectest"
+	"github.com/casellario-pec/casellario/shared/pec/pki"
 )
 
 func pecFixture(t *testing.T) (raw []byte, trustFile string) {
 	t.Helper()
-	ca, err := pectest.NewCA("CA di prova", pectest.Options{ECDSA: true})
+	ca, err := pki.New("CA di prova", false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := ca.NewSigner("Gestore di prova", "posta-certificata@pec.example")
+	s, err := ca.Signer("Gestore di prova", "posta-certificata@pec.example")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func pecFixture(t *testing.T) (raw []byte, trustFile string) {
 	}
 	dir := t.TempDir()
 	trustFile = filepath.Join(dir, "trust.pem")
-	if err := os.WriteFile(trustFile, ca.CertPEM(), 0o600); err != nil {
+	if err := os.WriteFile(trustFile, ca.PEM(), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes(), trustFile
@@ -154,15 +154,15 @@ func TestPecUsage(t *testing.T) {
 // writeFixtures writes PEC messages of several kinds for the JSON contract.
 func writeFixtures(t *testing.T) (dir, trust string) {
 	t.Helper()
-	ca, err := pectest.NewCA("CA di prova", pectest.Options{ECDSA: true})
+	ca, err := pki.New("CA di prova", false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	prov, err := ca.NewSigner("Gestore di prova", "posta-certificata@pec.example")
+	prov, err := ca.Signer("Gestore di prova", "posta-certificata@pec.example")
 	if err != nil {
 		t.Fatal(err)
 	}
-	user, err := ca.NewSigner("Comune di prova", "comune@pec.example")
+	user, err := ca.Signer("Comune di prova", "comune@pec.example")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +203,7 @@ func writeFixtures(t *testing.T) (dir, trust string) {
 		t.Fatal(err)
 	}
 	trust = filepath.Join(dir, "trust.pem")
-	if err := os.WriteFile(trust, ca.CertPEM(), 0o600); err != nil {
+	if err := os.WriteFile(trust, ca.PEM(), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return dir, trust
@@ -289,11 +289,11 @@ func TestPecInspectNewFields(t *testing.T) {
 
 // TestPecInspectKey opens a reply encrypted for the Comune with --key.
 func TestPecInspectKey(t *testing.T) {
-	ca, err := pectest.NewCA("CA di prova", pectest.Options{ECDSA: true})
+	ca, err := pki.New("CA di prova", false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	prov, err := ca.NewSigner("Gestore di prova", "posta-certificata@pec.example")
+	prov, err := ca.Signer("Gestore di prova", "posta-certificata@pec.example")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,11 +301,11 @@ func TestPecInspectKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keyPEM, certPEM, err := pectest.KeyPEM(cert, key)
+	keyPEM, certPEM, err := pki.EncryptionKeyPEM(cert, key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	enc, err := pectest.Encrypt([]byte("%PDF-1.4\n"), cert)
+	enc, err := pki.Encrypt([]byte("%PDF-1.4\n"), cert)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,17 +7,17 @@ import (
 	"testing"
 
 	"github.com/casellario-pec/casellario/shared/lambdaenv/lambdaenvtest"
-	"github.com/casellario-pec/casellario/shared/pec/pectest"
+	"github.com/casellario-pec/casellario/shared/pec/pki"
 )
 
 func setEnv(t *testing.T) {
 	t.Helper()
-	ca, err := pectest.NewCA("Test PEC CA", pectest.Options{})
+	ca, err := pki.New("Test PEC CA", true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	trust := filepath.Join(t.TempDir(), "trust.pem")
-	if err := os.WriteFile(trust, ca.CertPEM(), 0o600); err != nil {
+	if err := os.WriteFile(trust, ca.PEM(), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	lambdaenvtest.Set(t)

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/casellario-pec/casellario/shared/pec"
-	"github.com/casellario-pec/casellario/shared/pec/pectest"
+	"github.com/casellario-pec/casellario/shared/pec/pki"
 )
 
 // The benchmarks read messages as poll does: parse, SHA-256 of every
@@ -22,15 +22,15 @@ import (
 
 // benchPKI uses RSA-2048, as providers do.
 var benchPKI = sync.OnceValues(func() (*testPKI, error) {
-	ca, err := pectest.NewCA("CA PEC di prova", pectest.Options{})
+	ca, err := pki.New("CA PEC di prova", true)
 	if err != nil {
 		return nil, err
 	}
-	prov, err := ca.NewSigner("Gestore PEC di prova S.p.A.", "posta-certificata@pec.prova.example")
+	prov, err := ca.Signer("Gestore PEC di prova S.p.A.", "posta-certificata@pec.prova.example")
 	if err != nil {
 		return nil, err
 	}
-	user, err := ca.NewSigner("Ufficio di prova", "protocollo@pec.comune.example")
+	user, err := ca.Signer("Ufficio di prova", "protocollo@pec.comune.example")
 	if err != nil {
 		return nil, err
 	}

@@ -15,7 +15,7 @@ import (
 	"testing"
 
 	"github.com/casellario-pec/casellario/shared/pec"
-	"github.com/casellario-pec/casellario/shared/pec/pectest"
+	"github.com/casellario-pec/casellario/shared/pec/pki"
 )
 
 var certPDF = []byte("%PDF-1.4\n% certificato del casellario\n%%EOF\n")
@@ -27,7 +27,7 @@ type comuneKeys struct {
 }
 
 var testComuneKeys = sync.OnceValues(func() (*comuneKeys, error) {
-	p, err := pki()
+	p, err := testKeys()
 	if err != nil {
 		return nil, err
 	}
@@ -36,7 +36,7 @@ var testComuneKeys = sync.OnceValues(func() (*comuneKeys, error) {
 	if err != nil {
 		return nil, err
 	}
-	if k.keyPEM, k.certPEM, err = pectest.KeyPEM(cert, key); err != nil {
+	if k.keyPEM, k.certPEM, err = pki.EncryptionKeyPEM(cert, key); err != nil {
 		return nil, err
 	}
 	if k.key, err = pec.ParseDecryptionKey(k.keyPEM, k.certPEM); err != nil {
@@ -52,7 +52,7 @@ var testComuneKeys = sync.OnceValues(func() (*comuneKeys, error) {
 
 func encryptFor(t *testing.T, content []byte, k pec.DecryptionKey) string {
 	t.Helper()
-	der, err := pectest.Encrypt(content, k.Certificate)
+	der, err := pki.Encrypt(content, k.Certificate)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +192,7 @@ func TestParseDecryptionKey(t *testing.T) {
 	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	ecDER, _ := x509.MarshalPKCS8PrivateKey(ec)
 	ecPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: ecDER})
-	otherKeyPEM, otherCertPEM, err := pectest.KeyPEM(keys.other.Certificate, mustRSA(t, keys.other))
+	otherKeyPEM, otherCertPEM, err := pki.EncryptionKeyPEM(keys.other.Certificate, mustRSA(t, keys.other))
 	if err != nil {
 		t.Fatal(err)
 	}

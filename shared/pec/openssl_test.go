@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/casellario-pec/casellario/shared/pec"
-	"github.com/casellario-pec/casellario/shared/pec/pectest"
+	"github.com/casellario-pec/casellario/shared/pec/pki"
 )
 
 // opensslStatus runs `openssl cms -verify` on a message: valid when it
@@ -48,13 +48,13 @@ func TestSignatureAgreesWithOpenSSL(t *testing.T) {
 	if err != nil {
 		t.Skip("openssl not installed: agreement with OpenSSL not checked")
 	}
-	other, err := pectest.NewCA("Altra CA", pectest.Options{ECDSA: true})
+	other, err := pki.New("Altra CA", false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	otherFile := filepath.Join(dir, "other.pem")
-	if err := os.WriteFile(otherFile, other.CertPEM(), 0o600); err != nil {
+	if err := os.WriteFile(otherFile, other.PEM(), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for _, alg := range []string{"ecdsa", "rsa"} {
@@ -65,7 +65,7 @@ func TestSignatureAgreesWithOpenSSL(t *testing.T) {
 			}
 		}
 		caFile := filepath.Join(dir, alg+"-ca.pem")
-		if err := os.WriteFile(caFile, p.ca.CertPEM(), 0o600); err != nil {
+		if err := os.WriteFile(caFile, p.ca.PEM(), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		original, _ := composeOriginal(t, p, []byte("allegato"))

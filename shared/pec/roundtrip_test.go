@@ -12,26 +12,26 @@ import (
 
 	"github.com/casellario-pec/casellario/shared/pec"
 	"github.com/casellario-pec/casellario/shared/pec/compose"
-	"github.com/casellario-pec/casellario/shared/pec/pectest"
+	"github.com/casellario-pec/casellario/shared/pec/pki"
 	"github.com/casellario-pec/casellario/shared/pec/segnatura"
 )
 
 type testPKI struct {
-	ca       *pectest.CA
+	ca       *pki.CA
 	provider *pec.Signer
 	user     *pec.Signer
 }
 
-var pki = sync.OnceValues(func() (*testPKI, error) {
-	ca, err := pectest.NewCA("CA PEC di prova", pectest.Options{ECDSA: true})
+var testKeys = sync.OnceValues(func() (*testPKI, error) {
+	ca, err := pki.New("CA PEC di prova", false)
 	if err != nil {
 		return nil, err
 	}
-	prov, err := ca.NewSigner("Gestore PEC di prova S.p.A.", "posta-certificata@pec.prova.example")
+	prov, err := ca.Signer("Gestore PEC di prova S.p.A.", "posta-certificata@pec.prova.example")
 	if err != nil {
 		return nil, err
 	}
-	user, err := ca.NewSigner("Ufficio di prova", "protocollo@pec.comune.example")
+	user, err := ca.Signer("Ufficio di prova", "protocollo@pec.comune.example")
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +40,7 @@ var pki = sync.OnceValues(func() (*testPKI, error) {
 
 func getPKI(t testing.TB) *testPKI {
 	t.Helper()
-	p, err := pki()
+	p, err := testKeys()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +236,7 @@ func TestSignatureStatuses(t *testing.T) {
 	p := getPKI(t)
 	original, _ := composeOriginal(t, p, nil)
 	raw, _ := writeKind(t, p, pec.KindAvvenutaConsegna, original, pec.ReceiptCompleta)
-	other, err := pectest.NewCA("Altra CA", pectest.Options{ECDSA: true})
+	other, err := pki.New("Altra CA", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +279,7 @@ func TestSignatureStatuses(t *testing.T) {
 
 func TestSignerExpiredAtSigningTime(t *testing.T) {
 	p := getPKI(t)
-	old, err := p.ca.NewSignerValidity("Gestore scaduto", "x@pec.example", time.Now().AddDate(-2, 0, 0), time.Now().AddDate(-1, 0, 0))
+	old, err := p.ca.SignerValidity("Gestore scaduto", "x@pec.example", time.Now().AddDate(-2, 0, 0), time.Now().AddDate(-1, 0, 0))
 	if err != nil {
 		t.Fatal(err)
 	}

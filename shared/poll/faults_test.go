@@ -15,7 +15,7 @@ import (
 	"github.com/casellario-pec/casellario/shared/notice"
 	"github.com/casellario-pec/casellario/shared/pec"
 	"github.com/casellario-pec/casellario/shared/pec/compose"
-	"github.com/casellario-pec/casellario/shared/pec/pectest"
+	"github.com/casellario-pec/casellario/shared/pec/pki"
 	"github.com/casellario-pec/casellario/shared/poll"
 	"github.com/casellario-pec/casellario/shared/tenants"
 )
@@ -74,8 +74,8 @@ func TestTriage(t *testing.T) {
 	ctx := context.Background()
 	b, _ := f.batch(t, people[:2])
 	b = must[domain.Batch](t)(f.st.AdvanceBatch(ctx, domain.BatchChange{Tenant: f.t.ID, ID: b.ID, To: domain.BatchSent, Cause: cause}))
-	other := must[*pectest.CA](t)(pectest.NewCA("Gestore sconosciuto", pectest.Options{ECDSA: true}))
-	badSigner := must[*pec.Signer](t)(other.NewSigner("Gestore sconosciuto", "posta@sconosciuto.test"))
+	other := must[*pki.CA](t)(pki.New("Gestore sconosciuto", false))
+	badSigner := must[*pec.Signer](t)(other.Signer("Gestore sconosciuto", "posta@sconosciuto.test"))
 
 	f.appendInbox(t, []byte("From: someone@example.test\r\nTo: "+sim.ComunePrato+"\r\nSubject: hello\r\nMessage-ID: <plain-1@example.test>\r\n\r\nnot PEC\r\n"))
 	f.appendInbox(t, envelope(t, f.w, "Certificati del casellario giudiziario - Rif. Vs. prot. n. 0099999 del 25/11/2026", "Si trasmettono i certificati.\r\n"))

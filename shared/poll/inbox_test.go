@@ -16,7 +16,7 @@ import (
 	"github.com/casellario-pec/casellario/shared/mailbox/mailboxtest"
 	"github.com/casellario-pec/casellario/shared/pec"
 	"github.com/casellario-pec/casellario/shared/pec/compose"
-	"github.com/casellario-pec/casellario/shared/pec/pectest"
+	"github.com/casellario-pec/casellario/shared/pec/pki"
 	"github.com/casellario-pec/casellario/shared/poll"
 	"github.com/casellario-pec/casellario/shared/s3docs"
 	"github.com/casellario-pec/casellario/shared/store"
@@ -39,8 +39,8 @@ type box struct {
 func newBox(t *testing.T, mode string) *box {
 	t.Helper()
 	env := testenv.New(t)
-	ca := must[*pectest.CA](t)(pectest.NewCA("Gestore di prova", pectest.Options{ECDSA: true}))
-	b := &box{mb: mailboxtest.New(), env: env, signer: must[*pec.Signer](t)(ca.NewSigner("Gestore di prova", "posta-certificata@gestore.test"))}
+	ca := must[*pki.CA](t)(pki.New("Gestore di prova", false))
+	b := &box{mb: mailboxtest.New(), env: env, signer: must[*pec.Signer](t)(ca.Signer("Gestore di prova", "posta-certificata@gestore.test"))}
 	b.st = store.New(env.Dynamo, store.Options{Table: env.Table})
 	b.d = s3docs.New(env.S3, s3docs.Options{UploadsBucket: env.Uploads, DocumentsBucket: env.Documents, SSE: s3docs.SSENone})
 	tc := &tenants.Config{Tenants: []tenants.Tenant{tenants.Demo().Tenants[0]}}

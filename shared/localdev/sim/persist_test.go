@@ -15,9 +15,9 @@ import (
 
 	"github.com/casellario-pec/casellario/shared/localdev/sim"
 	"github.com/casellario-pec/casellario/shared/localdev/sim/clock"
-	"github.com/casellario-pec/casellario/shared/localdev/sim/pki"
 	"github.com/casellario-pec/casellario/shared/pec"
 	"github.com/casellario-pec/casellario/shared/pec/compose"
+	"github.com/casellario-pec/casellario/shared/pec/pki"
 )
 
 // persistent starts a simulator keeping its state in dir; the caller closes it

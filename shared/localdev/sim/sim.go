@@ -76,9 +76,9 @@ import (
 
 	"github.com/casellario-pec/casellario/shared/localdev/sim/clock"
 	"github.com/casellario-pec/casellario/shared/localdev/sim/internal/atomicfile"
-	"github.com/casellario-pec/casellario/shared/localdev/sim/pki"
 	"github.com/casellario-pec/casellario/shared/localdev/sim/procura"
 	"github.com/casellario-pec/casellario/shared/localdev/sim/provider"
+	"github.com/casellario-pec/casellario/shared/pec/pki"
 	"github.com/casellario-pec/casellario/shared/subjects"
 )
 

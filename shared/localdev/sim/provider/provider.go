@@ -50,8 +50,8 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/casellario-pec/casellario/shared/localdev/sim/clock"
-	"github.com/casellario-pec/casellario/shared/localdev/sim/pki"
 	"github.com/casellario-pec/casellario/shared/pec"
+	"github.com/casellario-pec/casellario/shared/pec/pki"
 )
 
 // Defaults.

@@ -1,8 +1,9 @@
-// Package pki is the simulator's certificate authority, made at start (or
-// loaded with Parse when the simulator keeps its state): it issues the
-// provider's signing certificate (S/MIME of envelopes and receipts) and the TLS
-// certificate of its SMTP and IMAP servers. Its certificate (PEM) is the trust
-// store of whoever reads the simulator's mail.
+// Package pki is a throw-away certificate authority, the one of the tests and
+// of the PEC provider simulator (made at start, or loaded with Parse when the
+// simulator keeps its state): it issues providers' signing certificates
+// (S/MIME of envelopes and receipts), TLS certificates for loopback servers
+// and a Comune's encryption key. Its certificate (PEM) is the trust store of
+// whoever reads the mail it signs. Nothing here is for production.
 package pki
 
 import (
@@ -83,6 +84,12 @@ func create(tmpl, parent *x509.Certificate, pub crypto.Signer, signer crypto.Sig
 
 // Signer issues a provider signing certificate for name with the address email.
 func (ca *CA) Signer(name, email string) (*pec.Signer, error) {
+	return ca.SignerValidity(name, email, notBefore(), notAfter())
+}
+
+// SignerValidity is Signer with an explicit validity period (expired and
+// not-yet-valid signers, in tests).
+func (ca *CA) SignerValidity(name, email string, from, until time.Time) (*pec.Signer, error) {
 	key, err := newKey(ca.rsa)
 	if err != nil {
 		return nil, fmt.Errorf("pki: signer key: %w", err)
@@ -90,8 +97,8 @@ func (ca *CA) Signer(name, email string) (*pec.Signer, error) {
 	cert, err := create(&x509.Certificate{
 		SerialNumber:   serial(),
 		Subject:        pkix.Name{CommonName: name, Organization: []string{name}, Country: []string{"IT"}},
-		NotBefore:      notBefore(),
-		NotAfter:       notAfter(),
+		NotBefore:      from,
+		NotAfter:       until,
 		KeyUsage:       x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
 		ExtKeyUsage:    []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
 		EmailAddresses: []string{email},

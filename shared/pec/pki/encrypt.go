@@ -1,4 +1,4 @@
-package pectest
+package pki
 
 import (
 	"crypto/rand"
@@ -19,7 +19,7 @@ import (
 func (ca *CA) NewEncryptionKey(name, email string) (*x509.Certificate, *rsa.PrivateKey, error) {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
-		return nil, nil, fmt.Errorf("pectest: encryption key: %w", err)
+		return nil, nil, fmt.Errorf("pki: encryption key: %w", err)
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:   serial(),
@@ -32,7 +32,7 @@ func (ca *CA) NewEncryptionKey(name, email string) (*x509.Certificate, *rsa.Priv
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Certificate, key.Public(), ca.Key)
 	if err != nil {
-		return nil, nil, fmt.Errorf("pectest: encryption certificate: %w", err)
+		return nil, nil, fmt.Errorf("pki: encryption certificate: %w", err)
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
@@ -42,7 +42,7 @@ func (ca *CA) NewEncryptionKey(name, email string) (*x509.Certificate, *rsa.Priv
 }
 
 // KeyPEM returns key as a PKCS#8 PEM block and cert as a PEM certificate.
-func KeyPEM(cert *x509.Certificate, key *rsa.PrivateKey) (keyPEM, certPEM []byte, err error) {
+func EncryptionKeyPEM(cert *x509.Certificate, key *rsa.PrivateKey) (keyPEM, certPEM []byte, err error) {
 	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		return nil, nil, err
@@ -65,7 +65,7 @@ func Encrypt(content []byte, recipient *x509.Certificate) ([]byte, error) {
 	defer func() { pkcs7.ContentEncryptionAlgorithm = prev }()
 	der, err := pkcs7.Encrypt(content, []*x509.Certificate{recipient})
 	if err != nil {
-		return nil, fmt.Errorf("pectest: encrypt: %w", err)
+		return nil, fmt.Errorf("pki: encrypt: %w", err)
 	}
 	return der, nil
 }
