@@ -12,8 +12,6 @@ all: lint test
 tools: node_modules/.installed
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
-	# A go.mod makes the go tool leave node_modules (which ships .go templates) out of ./...
-	printf 'module node_modules\n' > node_modules/go.mod
 	touch $@
 
 ## browser: Debian's chromium, for the browser test of the offices' web page (shared/api)
@@ -24,11 +22,13 @@ browser:
 test: lint tools browser
 	$(GO) test -count=1 -timeout 12m $(PKGS)
 
-## lint: go vet and a gofmt check
+## lint: go vet, a gofmt check, a tidy go.mod and staticcheck (pinned as a go tool in go.mod)
 lint:
 	$(GO) vet $(PKGS)
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) mod tidy -diff
+	$(GO) tool staticcheck $(PKGS)
 
 ## bench: every benchmark, with the figures the issues ask for
 bench:

@@ -97,9 +97,6 @@ type Route struct {
 
 type ctxKey struct{}
 
-// userOf returns the authenticated user of a request.
-func userOf(r *http.Request) User { u, _ := r.Context().Value(ctxKey{}).(User); return u }
-
 // New builds the handler.
 func New(cfg Config) *Handler {
 	h := &Handler{cfg: cfg, mux: http.NewServeMux(), log: cfg.Log}

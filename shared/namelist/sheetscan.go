@@ -232,7 +232,7 @@ func trimXMLSpace(b []byte) []byte {
 // appendText appends XML text with entities decoded; ooxml additionally
 // decodes Excel's _xHHHH_ escapes (e.g. _x000D_), as excelize does for strings.
 func appendText(dst, src []byte, ooxml bool) []byte {
-	if bytes.IndexByte(src, '&') < 0 && (!ooxml || bytes.Index(src, []byte("_x")) < 0) {
+	if bytes.IndexByte(src, '&') < 0 && (!ooxml || !bytes.Contains(src, []byte("_x"))) {
 		return append(dst, src...)
 	}
 	for len(src) > 0 {

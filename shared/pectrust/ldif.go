@@ -54,7 +54,7 @@ func ParseLDIF(data []byte) ([]Entry, error) {
 			cur = &Entry{DN: string(value), Attrs: map[string][][]byte{}}
 			continue
 		case cur == nil:
-			return nil, fmt.Errorf("pectrust: LDIF line %d: %q before any dn:", n+1, name)
+			return nil, fmt.Errorf("pectrust: LDIF line %d: %q before any dn line", n+1, name)
 		case name == "changetype" || name == "control":
 			continue
 		}

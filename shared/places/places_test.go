@@ -131,7 +131,8 @@ func TestValidOn(t *testing.T) {
 }
 
 func TestDefaultIsShared(t *testing.T) {
-	if Default() != Default() {
+	first, second := Default(), Default()
+	if first != second {
 		t.Error("Default() built twice")
 	}
 }

@@ -103,25 +103,25 @@ func (s *Segnatura) Validate() error {
 	id := s.Intestazione.Identificatore
 	var errs []error
 	if id.CodiceAmministrazione == "" {
-		errs = append(errs, errors.New("CodiceAmministrazione is empty"))
+		errs = append(errs, errors.New("element CodiceAmministrazione is empty"))
 	}
 	if id.CodiceAOO == "" {
-		errs = append(errs, errors.New("CodiceAOO is empty"))
+		errs = append(errs, errors.New("element CodiceAOO is empty"))
 	}
 	if !reRegistro.MatchString(id.CodiceRegistro) {
-		errs = append(errs, errors.New("CodiceRegistro is not [A-Za-z0-9_.-]{1,16}"))
+		errs = append(errs, errors.New("element CodiceRegistro is not [A-Za-z0-9_.-]{1,16}"))
 	}
 	if !reNumero.MatchString(id.NumeroRegistrazione) {
-		errs = append(errs, errors.New("NumeroRegistrazione is not [0-9]{7,}"))
+		errs = append(errs, errors.New("element NumeroRegistrazione is not [0-9]{7,}"))
 	}
 	if _, err := time.Parse("2006-01-02", id.DataRegistrazione); err != nil {
-		errs = append(errs, errors.New("DataRegistrazione is not YYYY-MM-DD"))
+		errs = append(errs, errors.New("element DataRegistrazione is not YYYY-MM-DD"))
 	}
 	if s.Intestazione.Oggetto == "" {
-		errs = append(errs, errors.New("Oggetto is empty"))
+		errs = append(errs, errors.New("element Oggetto is empty"))
 	}
 	if s.Descrizione.DocumentoPrimario.Nome == "" {
-		errs = append(errs, errors.New("DocumentoPrimario is missing"))
+		errs = append(errs, errors.New("element DocumentoPrimario is missing"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("segnatura: %w", err)
