@@ -76,8 +76,8 @@ func loadTenants(path string) (*tenants.Config, error) {
 	if path != "" {
 		return tenants.Load(path)
 	}
-	if os.Getenv("CASELLARIO_TENANTS") != "" {
-		return tenants.FromEnv() // a broken file is an error, never a silent demo
+	if p := os.Getenv("CASELLARIO_TENANTS"); p != "" {
+		return tenants.Open(p) // a broken file is an error, never a silent demo
 	}
 	return tenants.Demo(), nil
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/casellario-pec/casellario/shared/awsconf"
+	"github.com/casellario-pec/casellario/shared/config"
+	"github.com/casellario-pec/casellario/shared/lambdaenv"
 	"github.com/casellario-pec/casellario/shared/localdev/localrun"
 	"github.com/casellario-pec/casellario/shared/s3docs"
 	"github.com/casellario-pec/casellario/shared/store"
@@ -63,7 +65,7 @@ func openTarget(ctx context.Context, endpoints string) (*target, error) {
 func localTarget(ep localrun.Endpoints) (*target, error) {
 	cfg := aws.Config{Region: ep.Region, Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")}
 	dyn := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(ep.DynamoDB) })
-	s3c := awsconf.NewS3(cfg, func(o *s3.Options) { o.BaseEndpoint = aws.String(ep.S3); o.UsePathStyle = true })
+	s3c := awsconf.NewS3(cfg, true, func(o *s3.Options) { o.BaseEndpoint = aws.String(ep.S3); o.UsePathStyle = true })
 	t := &target{local: &ep,
 		store: store.New(dyn, store.Options{Table: ep.Table}),
 		docs:  s3docs.New(s3c, s3docs.Options{UploadsBucket: ep.UploadsBucket, DocumentsBucket: ep.DocumentsBucket})}
@@ -76,26 +78,20 @@ func localTarget(ep localrun.Endpoints) (*target, error) {
 	return t, err
 }
 
+// awsTarget wires the store and documents as the functions do, from the same
+// variables (shared/config).
 func awsTarget(ctx context.Context) (*target, error) {
-	cfg, err := awsconf.Load(ctx)
+	c, err := config.Load(os.Environ())
 	if err != nil {
 		return nil, err
 	}
-	sopts, err := store.OptionsFromEnv()
+	env, err := lambdaenv.Load(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	dopts, err := s3docs.OptionsFromEnv()
+	docs, err := env.Documents()
 	if err != nil {
 		return nil, err
 	}
-	tc, err := tenants.FromEnv()
-	if err != nil {
-		return nil, err
-	}
-	return &target{
-		store:   store.New(dynamodb.NewFromConfig(cfg), sopts),
-		docs:    s3docs.New(awsconf.NewS3(cfg), dopts),
-		tenants: tc,
-	}, nil
+	return &target{store: env.Store, docs: docs, tenants: env.Tenants}, nil
 }

@@ -3,16 +3,10 @@
 // API Gateway event (payload format 2.0) is adapted to the net/http handler by
 // api.LambdaHandler.
 //
-// Environment: CASELLARIO_TABLE (store), CASELLARIO_UPLOADS_BUCKET,
-// CASELLARIO_DOCUMENTS_BUCKET, CASELLARIO_SSE, CASELLARIO_KMS_KEY_ID (docs),
-// CASELLARIO_TENANTS (tenants file), and:
-//
-//	CASELLARIO_OIDC_ISSUER     token issuer (Cognito: https://cognito-idp.<region>.amazonaws.com/<pool-id>): required
-//	CASELLARIO_OIDC_AUDIENCE   token audience (Cognito: the app client id): required
-//	CASELLARIO_OIDC_JWKS       JWKS URL (default: from the issuer's OIDC discovery document)
-//	CASELLARIO_PROTOCOL_GROUP  Cognito group of the protocol office (default protocollo)
-//	CASELLARIO_LOGIN_URL       sign-in page the web page links to (Cognito hosted UI, response_type=token)
-//	CASELLARIO_PEC_TRUST       PEM of the PEC providers' certificates: triage assign handles messages again
+// Configuration (shared/config): the table, the two buckets, the tenants
+// file, the token issuer and audience (required), the JWKS URL (discovered
+// by default), the protocol office's group, the sign-in page, and the PEC
+// trust store (with it, triage assign handles a message again).
 //
 // The uploads bucket's ObjectCreated notification runs the intake function as
 // for any upload.
@@ -27,36 +21,45 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/casellario-pec/casellario/shared/api"
+	"github.com/casellario-pec/casellario/shared/config"
 	"github.com/casellario-pec/casellario/shared/lambdaenv"
 	"github.com/casellario-pec/casellario/shared/pec"
 	"github.com/casellario-pec/casellario/shared/poll"
 )
 
-func setup(ctx context.Context) (*api.Handler, error) {
-	env, err := lambdaenv.Load(ctx, true)
+func setup(ctx context.Context, cfg config.Config) (*api.Handler, error) {
+	env, err := lambdaenv.Load(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	auth, err := api.AuthFromEnv()
+	docs, err := env.Documents()
 	if err != nil {
 		return nil, err
 	}
-	c := api.Config{Store: env.Store, Triage: env.Store, Docs: env.Docs, Tenants: env.Tenants, Auth: auth,
-		LoginURL: os.Getenv("CASELLARIO_LOGIN_URL"), Log: env.Log}
-	if f := os.Getenv("CASELLARIO_PEC_TRUST"); f != "" {
-		trust, err := pec.LoadTrustStore(f)
+	auth, err := api.NewJWTAuth(cfg.Auth)
+	if err != nil {
+		return nil, err
+	}
+	c := api.Config{Store: env.Store, Triage: env.Store, Docs: docs, Tenants: env.Tenants, Auth: auth,
+		LoginURL: cfg.Auth.LoginURL, Log: env.Log}
+	if cfg.PECTrust != "" {
+		trust, err := pec.LoadTrustStore(cfg.PECTrust)
 		if err != nil {
 			return nil, err
 		}
-		c.Assign = &poll.Handler{Store: env.Store, Triage: env.Store, Docs: env.Docs, Tenants: env.Tenants, Trust: trust, Log: env.Log}
+		c.Assign = &poll.Handler{Store: env.Store, Triage: env.Store, Docs: docs, Tenants: env.Tenants, Trust: trust, Log: env.Log}
 	} else {
-		env.Log.Warn("api: CASELLARIO_PEC_TRUST not set: triage assign is unavailable")
+		env.Log.WarnContext(ctx, "CASELLARIO_PEC_TRUST not set: triage assign is unavailable")
 	}
 	return api.New(c), nil
 }
 
 func main() {
-	h, err := setup(context.Background())
+	c, err := config.Load(os.Environ())
+	var h *api.Handler
+	if err == nil {
+		h, err = setup(context.Background(), c)
+	}
 	if err != nil {
 		slog.Error("api: configuration", "err", err)
 		os.Exit(1)

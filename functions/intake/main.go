@@ -2,10 +2,8 @@
 // uploads bucket, and the scheduled sweep of uploads a crashed intake left
 // half-way (shared/intake). Wiring only.
 //
-// Environment: CASELLARIO_TABLE (shared/store), CASELLARIO_UPLOADS_BUCKET,
-// CASELLARIO_DOCUMENTS_BUCKET, CASELLARIO_SSE, CASELLARIO_KMS_KEY_ID
-// (shared/s3docs), CASELLARIO_TENANTS (shared/tenants), AWS_* (shared/awsconf),
-// CASELLARIO_NOTIFY_QUEUE_URL (optional: the notify function's queue).
+// Configuration (shared/config): the table, the two buckets, the tenants
+// file and, optionally, the notify function's queue.
 package main
 
 import (
@@ -16,21 +14,26 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/casellario-pec/casellario/shared/config"
 	"github.com/casellario-pec/casellario/shared/intake"
 	"github.com/casellario-pec/casellario/shared/lambdaenv"
 )
 
-// setup builds the handler from the environment. It parses the tenants file
-// and creates the SDK clients (no network call); the places index is built
-// lazily by the first validation.
-func setup(ctx context.Context) (*intake.Handler, error) {
-	env, err := lambdaenv.Load(ctx, true)
+// setup builds the handler from the configuration. It parses the tenants
+// file and creates the SDK clients (no network call); the places index is
+// built lazily by the first validation.
+func setup(ctx context.Context, c config.Config) (*intake.Handler, error) {
+	env, err := lambdaenv.Load(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	docs, err := env.Documents()
 	if err != nil {
 		return nil, err
 	}
 	return &intake.Handler{
 		Store:   env.Store,
-		Docs:    env.Docs,
+		Docs:    docs,
 		Tenants: env.Tenants,
 		Notify:  env.Notices(),
 		Log:     env.Log,
@@ -38,7 +41,11 @@ func setup(ctx context.Context) (*intake.Handler, error) {
 }
 
 func main() {
-	h, err := setup(context.Background())
+	c, err := config.Load(os.Environ())
+	var h *intake.Handler
+	if err == nil {
+		h, err = setup(context.Background(), c)
+	}
 	if err != nil {
 		slog.Error("intake: configuration", "err", err)
 		os.Exit(1)

@@ -6,11 +6,14 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/casellario-pec/casellario/shared/config"
+	"github.com/casellario-pec/casellario/shared/config/configtest"
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/localdev/mailsink"
 	"github.com/casellario-pec/casellario/shared/notify"
@@ -61,22 +64,40 @@ func TestHandle(t *testing.T) {
 	}
 }
 
-func TestSetupNeedsConfiguration(t *testing.T) {
-	t.Setenv("CASELLARIO_TABLE", "t")
-	t.Setenv("CASELLARIO_TENANTS", "demo")
-	t.Setenv("CASELLARIO_SMTP_HOST", "")
-	if _, err := setup(context.Background()); err == nil {
-		t.Fatal("setup without an SMTP host")
+// TestSetup checks notify's own wiring: the relay from the configuration.
+func TestSetup(t *testing.T) {
+	c := configtest.Complete(t)
+	c.SMTP = config.SMTP{Host: "smtp.example.test", Port: 2525, From: "casellario@example.test", User: "u", TLS: "implicit"}
+	d, log, err := setup(context.Background(), c)
+	if err != nil || log == nil {
+		t.Fatal(err)
 	}
-	t.Setenv("CASELLARIO_SMTP_HOST", "smtp.example.test")
-	t.Setenv("CASELLARIO_SMTP_FROM", "casellario@example.test")
-	t.Setenv("CASELLARIO_SMTP_PORT", "x")
-	if _, err := setup(context.Background()); err == nil {
-		t.Fatal("bad port accepted")
+	if m := d.Mailer; m.Host != "smtp.example.test" || m.Port != 2525 || m.From != c.SMTP.From || m.Username != "u" || m.TLS != "implicit" {
+		t.Errorf("mailer %+v", m)
 	}
-	t.Setenv("CASELLARIO_SMTP_PORT", "2525")
-	d, err := setup(context.Background())
-	if err != nil || d.Mailer.Port != 2525 || d.Mailer.Host != "smtp.example.test" {
-		t.Fatalf("setup: %+v %v", d.Mailer, err)
+	if d.Resolver.Tenants == nil || d.Resolver.Batches == nil {
+		t.Errorf("resolver %+v", d.Resolver)
+	}
+}
+
+func TestSetupErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(*config.Config)
+		want   string
+	}{
+		{"no table", func(c *config.Config) { c.Store.Table = "" }, "CASELLARIO_TABLE"},
+		{"no SMTP host", func(c *config.Config) { c.SMTP.Host = "" }, "CASELLARIO_SMTP_HOST"},
+		{"no sender", func(c *config.Config) { c.SMTP.From = "" }, "CASELLARIO_SMTP_FROM"},
+		{"password secret unreachable", func(c *config.Config) { c.SMTP.Secret = "casellario/smtp" }, "casellario/smtp"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := configtest.Complete(t)
+			tt.change(&c)
+			if _, _, err := setup(context.Background(), c); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want one naming %s", err, tt.want)
+			}
+		})
 	}
 }

@@ -2,15 +2,12 @@
 // minutes) that reads every tenant's PEC mailbox: receipts, the Procura's
 // replies and certificates, triage (shared/poll). Wiring only.
 //
-// Environment: CASELLARIO_TABLE, CASELLARIO_RETENTION (store),
-// CASELLARIO_DOCUMENTS_BUCKET, CASELLARIO_UPLOADS_BUCKET, CASELLARIO_SSE,
-// CASELLARIO_KMS_KEY_ID (docs), CASELLARIO_TENANTS (tenants file: each
-// mailbox's mode and folder), CASELLARIO_NOTIFY_QUEUE_URL, and:
-//
-//	CASELLARIO_PEC_TRUST      PEM file of the PEC providers' certificates (AgID list): required
-//	CASELLARIO_TLS_ROOTS      PEM file of the IMAP servers' TLS roots; the system roots when unset
-//	CASELLARIO_POLL_DEADLINE  how long a run takes new messages (default 4m; keep it under the Lambda timeout)
-//	CASELLARIO_OVERDUE_AFTER  a delivered batch without reply is overdue after this (default 240h)
+// Configuration (shared/config): the table, the two buckets, the tenants file
+// (each mailbox's mode and folder), the notify queue, and: the PEC trust store
+// (the providers' certificates, AgID list: required), the IMAP servers' TLS
+// roots (the system's by default), the poll deadline (default 4m; keep it
+// under the Lambda timeout) and when a delivered request without reply is
+// overdue (default 240h).
 //
 // Mailbox passwords are Secrets Manager secrets (tenants pec.auth.secret).
 package main
@@ -24,51 +21,54 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/casellario-pec/casellario/shared/config"
 	"github.com/casellario-pec/casellario/shared/lambdaenv"
 	"github.com/casellario-pec/casellario/shared/pec"
 	"github.com/casellario-pec/casellario/shared/pecmail"
 	"github.com/casellario-pec/casellario/shared/poll"
 )
 
-func setup(ctx context.Context) (*poll.Handler, error) {
-	env, err := lambdaenv.Load(ctx, true)
+func setup(ctx context.Context, c config.Config) (*poll.Handler, error) {
+	env, err := lambdaenv.Load(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	trustFile := os.Getenv("CASELLARIO_PEC_TRUST")
-	if trustFile == "" {
-		return nil, fmt.Errorf("CASELLARIO_PEC_TRUST is not set: the PEC providers' certificates")
-	}
-	trust, err := pec.LoadTrustStore(trustFile)
+	docs, err := env.Documents()
 	if err != nil {
 		return nil, err
 	}
-	tlsCfg, err := pecmail.TLSWithRoots(os.Getenv("CASELLARIO_TLS_ROOTS"))
+	if err := config.Require("CASELLARIO_PEC_TRUST", c.PECTrust); err != nil {
+		return nil, fmt.Errorf("the PEC providers' certificates: %w", err)
+	}
+	trust, err := pec.LoadTrustStore(c.PECTrust)
+	if err != nil {
+		return nil, err
+	}
+	tlsCfg, err := pecmail.TLSWithRoots(c.TLSRoots)
 	if err != nil {
 		return nil, fmt.Errorf("CASELLARIO_TLS_ROOTS: %w", err)
 	}
-	h := &poll.Handler{
-		Store:   env.Store,
-		Triage:  env.Store,
-		Docs:    env.Docs,
-		Tenants: env.Tenants,
-		Mail:    &pecmail.IMAP{Secrets: pecmail.AWSSecrets(env.AWS), TLS: tlsCfg},
-		Trust:   trust,
-		Notify:  env.Notices(),
-		Log:     env.Log,
-		Metrics: os.Stdout,
-	}
-	if h.Deadline, err = lambdaenv.Duration("CASELLARIO_POLL_DEADLINE"); err != nil {
-		return nil, err
-	}
-	if h.OverdueAfter, err = lambdaenv.Duration("CASELLARIO_OVERDUE_AFTER"); err != nil {
-		return nil, err
-	}
-	return h, nil
+	return &poll.Handler{
+		Store:        env.Store,
+		Triage:       env.Store,
+		Docs:         docs,
+		Tenants:      env.Tenants,
+		Mail:         &pecmail.IMAP{Secrets: pecmail.AWSSecrets(env.AWS), TLS: tlsCfg},
+		Trust:        trust,
+		Notify:       env.Notices(),
+		Log:          env.Log,
+		Metrics:      os.Stdout,
+		Deadline:     c.Poll.Deadline,
+		OverdueAfter: c.Poll.OverdueAfter,
+	}, nil
 }
 
 func main() {
-	h, err := setup(context.Background())
+	c, err := config.Load(os.Environ())
+	var h *poll.Handler
+	if err == nil {
+		h, err = setup(context.Background(), c)
+	}
 	if err != nil {
 		slog.Error("poll: configuration", "err", err)
 		os.Exit(1)

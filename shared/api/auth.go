@@ -10,13 +10,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/casellario-pec/casellario/shared/config"
 )
 
 // Roles a user may have.
@@ -246,19 +247,16 @@ func first(s ...string) string {
 	return ""
 }
 
-// AuthFromEnv configures token verification for AWS:
-//
-//	CASELLARIO_OIDC_ISSUER    the issuer (Cognito: https://cognito-idp.<region>.amazonaws.com/<user-pool-id>): required
-//	CASELLARIO_OIDC_AUDIENCE  the audience (Cognito: the app client id): required
-//	CASELLARIO_OIDC_JWKS      the JWKS URL; default: discovered from the issuer
-//	CASELLARIO_PROTOCOL_GROUP the Cognito group of the protocol office (default "protocollo")
-func AuthFromEnv() (*JWTAuth, error) {
-	iss, aud := os.Getenv("CASELLARIO_OIDC_ISSUER"), os.Getenv("CASELLARIO_OIDC_AUDIENCE")
-	if iss == "" || aud == "" {
-		return nil, errors.New("CASELLARIO_OIDC_ISSUER and CASELLARIO_OIDC_AUDIENCE must be set")
+// NewJWTAuth configures token verification for AWS: the issuer (Cognito:
+// https://cognito-idp.<region>.amazonaws.com/<user-pool-id>) and the audience
+// (the app client id) are required; the JWKS URL is discovered from the
+// issuer when empty; the protocol office's group defaults to "protocollo".
+func NewJWTAuth(a config.Auth) (*JWTAuth, error) {
+	if err := config.Require("CASELLARIO_OIDC_ISSUER", a.Issuer, "CASELLARIO_OIDC_AUDIENCE", a.Audience); err != nil {
+		return nil, err
 	}
-	return &JWTAuth{Issuer: iss, Audience: aud, ProtocolGroup: os.Getenv("CASELLARIO_PROTOCOL_GROUP"),
-		Keys: &RemoteKeys{URL: os.Getenv("CASELLARIO_OIDC_JWKS"), Issuer: iss}}, nil
+	return &JWTAuth{Issuer: a.Issuer, Audience: a.Audience, ProtocolGroup: a.ProtocolGroup,
+		Keys: &RemoteKeys{URL: a.JWKS, Issuer: a.Issuer}}, nil
 }
 
 // LocalIssuer signs tokens for the local run's demo users with its own ES256

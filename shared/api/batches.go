@@ -194,7 +194,7 @@ func (h *Handler) getCertificate(w http.ResponseWriter, r *http.Request, u User)
 		h.fail(w, r, err)
 		return
 	}
-	h.log.InfoContext(ctx, "api: certificate downloaded", "tenant", u.Tenant, "office", s.Office, "subject", id)
+	h.log.InfoContext(ctx, "certificate downloaded", "tenant", u.Tenant, "office", s.Office, "subject", id)
 	writeJSON(w, http.StatusOK, map[string]any{"url": url, "expires_at": now.Add(ttl), "outcome": s.Certificate.Outcome,
 		"sha256": s.Certificate.SHA256})
 }

@@ -215,7 +215,7 @@ func (h *Handler) assignTriage(w http.ResponseWriter, r *http.Request, u User) {
 				". Per attribuirlo comunque confermare e indicare il motivo: la decisione resta nel registro.", "checks": checks}})
 		return
 	case domain.ErrorCode(err) == domain.EINVALID:
-		h.log.InfoContext(ctx, "api: triage item not assignable", "tenant", u.Tenant, "item", id, "err", err)
+		h.log.InfoContext(ctx, "triage item not assignable", "tenant", u.Tenant, "item", id, "err", err)
 		writeError(w, http.StatusBadRequest, "invalid", "Il messaggio non può essere attribuito a una richiesta: non è una ricevuta né una risposta PEC leggibile. Archiviarlo con un motivo.")
 		return
 	case err != nil:

@@ -2,15 +2,10 @@
 // developer's machine against the local stand-ins (dynalite, gofakes3) and in
 // tests, and counts API calls for the benchmarks.
 //
-// Environment:
-//
-//	AWS_REGION / AWS_DEFAULT_REGION   region; DefaultRegion (eu-south-1, Milan) when none is set
-//	AWS_ENDPOINT_URL                  one endpoint for every service (read by the SDK itself)
-//	AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_S3
-//	                                  per-service endpoints (SDK), e.g. dynalite and gofakes3
-//	CASELLARIO_S3_PATH_STYLE          "true" forces path-style S3 addressing
-//
-// With an endpoint set and no credentials in the environment, static dummy
+// The SDK reads its own variables (AWS_REGION, AWS_ENDPOINT_URL and the
+// per-service AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_S3…); the region
+// is DefaultRegion (eu-south-1, Milan) when none is set. With an endpoint set
+// and no credentials in the environment (config.AWS), static dummy
 // credentials are used: the local stand-ins accept any signature, and the SDK
 // would otherwise wait on the EC2 metadata service.
 package awsconf
@@ -18,33 +13,33 @@ package awsconf
 import (
 	"context"
 	"fmt"
-	"os"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
-	"github.com/aws/aws-sdk-go-v2/config"
+	sdkconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go/middleware"
+
+	"github.com/casellario-pec/casellario/shared/config"
 )
 
 // DefaultRegion is used when no region is configured: Milan, so that personal
 // data stays in Italy unless an operator decides otherwise.
 const DefaultRegion = "eu-south-1"
 
-// Load returns the SDK configuration from the environment (see the package doc).
-func Load(ctx context.Context, opts ...func(*config.LoadOptions) error) (aws.Config, error) {
-	if localEndpoint() && os.Getenv("AWS_ACCESS_KEY_ID") == "" && os.Getenv("AWS_PROFILE") == "" {
-		opts = append([]func(*config.LoadOptions) error{
-			config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")),
+// Load returns the SDK configuration (see the package doc).
+func Load(ctx context.Context, a config.AWS, opts ...func(*sdkconfig.LoadOptions) error) (aws.Config, error) {
+	if a.Endpoint && !a.Credentials {
+		opts = append([]func(*sdkconfig.LoadOptions) error{
+			sdkconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")),
 		}, opts...)
 	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	cfg, err := sdkconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("loading AWS configuration: %w", err)
 	}
@@ -54,26 +49,9 @@ func Load(ctx context.Context, opts ...func(*config.LoadOptions) error) (aws.Con
 	return cfg, nil
 }
 
-// localEndpoint reports whether any endpoint override is set in the environment.
-func localEndpoint() bool {
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "AWS_ENDPOINT_URL") {
-			if _, v, _ := strings.Cut(kv, "="); v != "" {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// NewS3 returns an S3 client; it uses path-style addressing (bucket in the path,
-// as gofakes3 wants) when an endpoint is configured or CASELLARIO_S3_PATH_STYLE
-// is true.
-func NewS3(cfg aws.Config, opts ...func(*s3.Options)) *s3.Client {
-	pathStyle := cfg.BaseEndpoint != nil || os.Getenv("AWS_ENDPOINT_URL_S3") != "" || os.Getenv("AWS_ENDPOINT_URL") != ""
-	if v, err := strconv.ParseBool(os.Getenv("CASELLARIO_S3_PATH_STYLE")); err == nil {
-		pathStyle = v
-	}
+// NewS3 returns an S3 client; pathStyle (config.AWS.S3PathStyle) puts the
+// bucket in the path, as gofakes3 and most stand-ins want.
+func NewS3(cfg aws.Config, pathStyle bool, opts ...func(*s3.Options)) *s3.Client {
 	return s3.NewFromConfig(cfg, append([]func(*s3.Options){func(o *s3.Options) {
 		o.UsePathStyle = o.UsePathStyle || pathStyle
 		// gofakes3 and most stand-ins do not send the newer CRC checksums back.

@@ -2,16 +2,28 @@ package awsconf_test
 
 import (
 	"context"
+	"os"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/casellario-pec/casellario/shared/awsconf"
+	"github.com/casellario-pec/casellario/shared/config"
 	"github.com/casellario-pec/casellario/shared/localdev/localaws/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
+
+// envAWS is what a function's main passes: the environment read by config.
+func envAWS(t *testing.T) config.AWS {
+	t.Helper()
+	c, err := config.Load(os.Environ())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.AWS
+}
 
 // The SDK reads AWS_ENDPOINT_URL_<SERVICE> itself: a client made from Load
 // reaches dynalite, with dummy credentials and the default region, and its
@@ -25,7 +37,7 @@ func TestLoadEndpointFromEnv(t *testing.T) {
 	t.Setenv("AWS_DEFAULT_REGION", "")
 	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-	cfg, err := awsconf.Load(context.Background())
+	cfg, err := awsconf.Load(context.Background(), envAWS(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +56,7 @@ func TestLoadEndpointFromEnv(t *testing.T) {
 		t.Fatalf("calls %s", calls)
 	}
 	t.Setenv("AWS_REGION", "eu-west-1")
-	if cfg, _ := awsconf.Load(context.Background()); cfg.Region != "eu-west-1" {
+	if cfg, _ := awsconf.Load(context.Background(), envAWS(t)); cfg.Region != "eu-west-1" {
 		t.Fatal(cfg.Region)
 	}
 }

@@ -243,7 +243,7 @@ func (h *Handler) HandleSchedule(ctx context.Context, ev events.EventBridgeEvent
 	run.Tenants = scoped
 	run.Resume = run.Resume || resumeDetail(ev.Detail)
 	sum, err := run.Run(ctx, domain.CauseSchedule(id))
-	h.log().InfoContext(ctx, "dispatch: run finished", "summary", sum, "err", err)
+	h.log().InfoContext(ctx, "run finished", "summary", sum, "err", err)
 	if err == nil && (sum.Busy > 0 || sum.Retried > 0) {
 		err = fmt.Errorf("%w: %d offices busy, %d batches to retry", ErrWorkLeft, sum.Busy, sum.Retried)
 	}
@@ -271,7 +271,7 @@ func (h *Handler) Run(ctx context.Context, cause domain.Cause) (Summary, error) 
 			err := r.office(ctx, t, &t.Offices[j], &s)
 			total.add(s)
 			if err != nil {
-				h.log().ErrorContext(ctx, "dispatch: office failed", "tenant", t.ID, "office", t.Offices[j].Code, "err", err)
+				h.log().ErrorContext(ctx, "office failed", "tenant", t.ID, "office", t.Offices[j].Code, "err", err)
 				errs = append(errs, fmt.Errorf("%s/%s: %w", t.ID, t.Offices[j].Code, err))
 			}
 		}
@@ -301,7 +301,7 @@ func (r *run) office(ctx context.Context, t tenants.Tenant, o *tenants.Office, s
 	defer held.Release()
 	err = r.officeLocked(octx, t, o, sum)
 	if leases.Lost(octx) {
-		h.log().WarnContext(ctx, "dispatch: office lease lost; stopping", "tenant", t.ID, "office", o.Code)
+		h.log().WarnContext(ctx, "office lease lost; stopping", "tenant", t.ID, "office", o.Code)
 		sum.Busy++
 		return nil
 	}

@@ -113,7 +113,7 @@ func (r *run) batch(ctx context.Context, t tenants.Tenant, o *tenants.Office, b 
 			sum.People += len(b.People)
 		}
 		if len(lost) > 0 {
-			log.WarnContext(ctx, "dispatch: people taken by another batch, dropped", "lost", len(lost))
+			log.WarnContext(ctx, "people taken by another batch, dropped", "lost", len(lost))
 		}
 		if len(b.People) == 0 {
 			_, err := r.h.Store.AdvanceBatch(ctx, domain.BatchChange{Tenant: t.ID, ID: b.ID, From: domain.BatchQueued, To: domain.BatchFailed,

@@ -51,7 +51,7 @@ func (r *run) register(ctx context.Context, t tenants.Tenant, o *tenants.Office,
 				return b, false, err
 			}
 			sum.Protocol++
-			log.InfoContext(ctx, "dispatch: protocolled", "protocol", nb.Protocol.Number)
+			log.InfoContext(ctx, "protocolled", "protocol", nb.Protocol.Number)
 			return nb, false, nil
 		case tenants.ProtocolHTTP:
 			reg = httpRegister{h: h, t: t}
@@ -65,11 +65,11 @@ func (r *run) register(ctx context.Context, t tenants.Tenant, o *tenants.Office,
 	p, err := reg.Register(ctx, req)
 	if err != nil {
 		if protocol.IsTemporary(err) {
-			log.WarnContext(ctx, "dispatch: register unavailable; retried next run", "err", err)
+			log.WarnContext(ctx, "register unavailable; retried next run", "err", err)
 			sum.Retried++
 			return b, true, r.note(ctx, b, "registration failed temporarily, retried next run: "+err.Error())
 		}
-		log.ErrorContext(ctx, "dispatch: register refused the batch", "err", err)
+		log.ErrorContext(ctx, "register refused the batch", "err", err)
 		return b, true, r.fail(ctx, t, b, domain.Because(domain.ReasonRegisterRefused, "protocol registration refused: "+err.Error()), sum)
 	}
 	nb, err := h.Store.AdvanceBatch(ctx, domain.BatchChange{Tenant: t.ID, ID: b.ID, From: domain.BatchQueued, To: domain.BatchProtocolled,
@@ -78,7 +78,7 @@ func (r *run) register(ctx context.Context, t tenants.Tenant, o *tenants.Office,
 		return b, false, err
 	}
 	sum.Protocol++
-	log.InfoContext(ctx, "dispatch: protocolled", "protocol", nb.Protocol.Number)
+	log.InfoContext(ctx, "protocolled", "protocol", nb.Protocol.Number)
 	return nb, false, nil
 }
 

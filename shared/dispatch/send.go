@@ -65,13 +65,13 @@ func (r *run) send(ctx context.Context, t tenants.Tenant, o *tenants.Office, b d
 func (r *run) recover(ctx context.Context, t tenants.Tenant, b domain.Batch, log *slog.Logger, sum *Summary) (bool, error) {
 	h := r.h
 	if h.Mailbox == nil {
-		log.ErrorContext(ctx, "dispatch: batch with a submission of unknown outcome and no Mailbox to check its receipts: left for a person")
+		log.ErrorContext(ctx, "batch with a submission of unknown outcome and no Mailbox to check its receipts: left for a person")
 		sum.Waiting++
 		return true, nil
 	}
 	kind, err := h.Mailbox.Receipt(ctx, t, b.MessageID)
 	if err != nil {
-		log.WarnContext(ctx, "dispatch: cannot read the PEC mailbox; retried next run", "err", err)
+		log.WarnContext(ctx, "cannot read the PEC mailbox; retried next run", "err", err)
 		sum.Retried++
 		return true, nil
 	}
@@ -83,15 +83,15 @@ func (r *run) recover(ctx context.Context, t tenants.Tenant, b domain.Batch, log
 			return true, err
 		}
 		sum.Recovered++
-		log.InfoContext(ctx, "dispatch: acceptance found; recorded as sent")
+		log.InfoContext(ctx, "acceptance found; recorded as sent")
 		r.notify(ctx, nb, log)
 		return true, nil
 	case pec.KindNonAccettazione:
-		log.ErrorContext(ctx, "dispatch: the provider refused the request")
+		log.ErrorContext(ctx, "the provider refused the request")
 		return true, r.fail(ctx, t, b, domain.Because(domain.ReasonProviderRefused, "the PEC provider refused the message (non-accettazione)"), sum)
 	}
 	if h.now().Sub(b.LastSendAttempt) < h.grace() {
-		log.InfoContext(ctx, "dispatch: last submission is recent and unconfirmed; waiting for its receipt")
+		log.InfoContext(ctx, "last submission is recent and unconfirmed; waiting for its receipt")
 		sum.Waiting++
 		return true, nil
 	}
@@ -104,7 +104,7 @@ func (r *run) submit(ctx context.Context, t tenants.Tenant, b domain.Batch, raw 
 	h := r.h
 	held, sctx, err := leases.Acquire(ctx, h.Store, t.ID, "send-"+b.ID, r.owner, h.LeaseTTL, log)
 	if domain.ErrorCode(err) == domain.ECONFLICT {
-		log.InfoContext(ctx, "dispatch: another dispatcher is sending this batch")
+		log.InfoContext(ctx, "another dispatcher is sending this batch")
 		sum.Waiting++
 		return nil
 	}
@@ -123,11 +123,11 @@ func (r *run) submit(ctx context.Context, t tenants.Tenant, b domain.Batch, raw 
 			if _, cerr := h.Store.RecordSendAttempt(sctx, t.ID, b.ID, timeZero); cerr != nil {
 				return cerr
 			}
-			log.WarnContext(ctx, "dispatch: sending failed, nothing sent; retried next run", "err", err)
+			log.WarnContext(ctx, "sending failed, nothing sent; retried next run", "err", err)
 			sum.Retried++
 			return r.note(ctx, b, "sending failed, nothing sent; retried next run: "+err.Error())
 		}
-		log.WarnContext(ctx, "dispatch: sending interrupted, outcome unknown; checked against the receipts next run", "err", err)
+		log.WarnContext(ctx, "sending interrupted, outcome unknown; checked against the receipts next run", "err", err)
 		sum.Retried++
 		return r.note(ctx, b, "sending interrupted, outcome unknown; the next run looks for the acceptance receipt: "+err.Error())
 	}
@@ -140,7 +140,7 @@ func (r *run) submit(ctx context.Context, t tenants.Tenant, b domain.Batch, raw 
 	if resend {
 		sum.Resent++
 	}
-	log.InfoContext(ctx, "dispatch: request sent", "protocol", nb.Protocol.Number, "message_id", nb.MessageID, "people", len(nb.People))
+	log.InfoContext(ctx, "request sent", "protocol", nb.Protocol.Number, "message_id", nb.MessageID, "people", len(nb.People))
 	r.notify(ctx, nb, log)
 	return nil
 }
@@ -151,6 +151,6 @@ func (r *run) notify(ctx context.Context, b domain.Batch, log *slog.Logger) {
 	}
 	ev := notice.Event{Kind: notice.RequestSent, Tenant: b.Tenant, Office: b.Office, Batch: b.ID, Count: len(b.People)}
 	if err := r.h.Notify.Publish(ctx, ev); err != nil {
-		log.WarnContext(ctx, "dispatch: notifying the office", "err", err)
+		log.WarnContext(ctx, "notifying the office", "err", err)
 	}
 }

@@ -118,7 +118,7 @@ func (h *Handler) HandleS3(ctx context.Context, ev events.S3Event) error {
 		if key == "" {
 			k, err := url.QueryUnescape(r.S3.Object.Key)
 			if err != nil {
-				h.log().WarnContext(ctx, "intake: undecodable object key in S3 event")
+				h.log().WarnContext(ctx, "undecodable object key in S3 event")
 				continue
 			}
 			key = k
@@ -149,7 +149,7 @@ func (h *Handler) Process(ctx context.Context, key, version string, cause domain
 	parts, err := s3docs.ParseUploadKey(key)
 	if err != nil {
 		// The key may hold a clerk's file name, which may name a person: not logged.
-		log.WarnContext(ctx, "intake: object is not an upload key; ignored", "key_bytes", len(key))
+		log.WarnContext(ctx, "object is not an upload key; ignored", "key_bytes", len(key))
 		return domain.Upload{}, err
 	}
 	log = log.With("tenant", parts.Tenant, "office", parts.Office, "dropped", parts.Dropped())
@@ -158,7 +158,7 @@ func (h *Handler) Process(ctx context.Context, key, version string, cause domain
 	data, obj, sum, err := h.fetch(ctx, ref)
 	if err != nil {
 		if domain.ErrorCode(err) == domain.ENOTFOUND {
-			log.WarnContext(ctx, "intake: uploaded object not found; ignored", "version", version)
+			log.WarnContext(ctx, "uploaded object not found; ignored", "version", version)
 		}
 		return domain.Upload{}, err
 	}
@@ -179,9 +179,9 @@ func (h *Handler) Process(ctx context.Context, key, version string, cause domain
 	u, err = h.Store.CreateUpload(ctx, u, cause)
 	if err != nil {
 		if domain.ErrorCode(err) == domain.ECONFLICT {
-			log.WarnContext(ctx, "intake: upload id used already by another object version; ignored", "version", version)
+			log.WarnContext(ctx, "upload id used already by another object version; ignored", "version", version)
 		} else {
-			log.ErrorContext(ctx, "intake: recording the upload", "err", err)
+			log.ErrorContext(ctx, "recording the upload", "err", err)
 		}
 		return domain.Upload{}, err
 	}
@@ -192,7 +192,7 @@ func (h *Handler) Process(ctx context.Context, key, version string, cause domain
 	held, ctx, err := leases.Acquire(ctx, h.Store, u.Tenant, "intake-"+u.ID, "intake-"+domain.NewID(), h.LeaseTTL, log)
 	if err != nil {
 		if domain.ErrorCode(err) == domain.ECONFLICT {
-			log.InfoContext(ctx, "intake: the same upload is being taken in by another run; retried later")
+			log.InfoContext(ctx, "the same upload is being taken in by another run; retried later")
 			return u, &domain.Error{Code: domain.EBUSY, Message: "upload " + u.ID + " is being taken in by another run", Err: err}
 		}
 		return u, err
@@ -202,12 +202,12 @@ func (h *Handler) Process(ctx context.Context, key, version string, cause domain
 		return u, err
 	}
 	if u.State != domain.UploadReceived {
-		log.InfoContext(ctx, "intake: upload processed already", "state", u.State)
+		log.InfoContext(ctx, "upload processed already", "state", u.State)
 		return u, nil
 	}
 	t, _, err := h.Tenants.Office(parts.Tenant, parts.Office)
 	if err != nil {
-		log.WarnContext(ctx, "intake: unknown tenant or office; upload rejected")
+		log.WarnContext(ctx, "unknown tenant or office; upload rejected")
 		return h.reject(ctx, u, nil, domain.Because(domain.ReasonUnknownOffice, "unknown tenant or office"), errorReport("office", domain.ReasonUnknownOffice.Italian()), cause)
 	}
 
@@ -231,7 +231,7 @@ func (h *Handler) Process(ctx context.Context, key, version string, cause domain
 		if errors.As(err, &re) {
 			return h.reject(ctx, u, nil, domain.Because(domain.ReasonUnreadableList, re.Code), errorReport(re.Code, re.Message), cause)
 		}
-		log.ErrorContext(ctx, "intake: reading the list", "err", err)
+		log.ErrorContext(ctx, "reading the list", "err", err)
 		return h.reject(ctx, u, nil, domain.Because(domain.ReasonUnreadableList, "read error"), errorReport("read", "Errore di lettura del file."), cause)
 	}
 	counts := domain.Counts{Rows: rep.Summary.Rows, Valid: rep.Summary.Valid, Invalid: rep.Summary.Invalid, Duplicates: rep.Summary.Duplicates}
@@ -263,7 +263,7 @@ func (h *Handler) Process(ctx context.Context, key, version string, cause domain
 		}
 	}
 	if err := h.Store.PutSubjects(ctx, u.Tenant, u.ID, people); err != nil {
-		log.ErrorContext(ctx, "intake: writing the subjects", "err", err)
+		log.ErrorContext(ctx, "writing the subjects", "err", err)
 		return domain.Upload{}, err
 	}
 	return h.advance(ctx, u, domain.UploadQueued, &counts, reportKey, domain.Reason{}, cause)
@@ -336,7 +336,7 @@ func errorReport(code, message string) []byte {
 func (h *Handler) reject(ctx context.Context, u domain.Upload, counts *domain.Counts, reason domain.Reason, report []byte, cause domain.Cause) (domain.Upload, error) {
 	key := s3docs.ReportKey(u.Tenant, u.ID)
 	if _, err := h.Docs.Put(ctx, h.Docs.Document(key), "application/json", bytes.NewReader(report)); err != nil {
-		h.log().ErrorContext(ctx, "intake: writing the report", "upload", u.ID, "err", err)
+		h.log().ErrorContext(ctx, "writing the report", "upload", u.ID, "err", err)
 		return domain.Upload{}, err
 	}
 	return h.advance(ctx, u, domain.UploadRejected, counts, key, reason, cause)
@@ -345,10 +345,10 @@ func (h *Handler) reject(ctx context.Context, u domain.Upload, counts *domain.Co
 func (h *Handler) advance(ctx context.Context, u domain.Upload, to domain.UploadState, counts *domain.Counts, reportKey string, reason domain.Reason, cause domain.Cause) (domain.Upload, error) {
 	out, err := h.Store.AdvanceUpload(ctx, u.Tenant, u.ID, to, counts, reportKey, reason, cause)
 	if err != nil {
-		h.log().ErrorContext(ctx, "intake: recording the outcome", "upload", u.ID, "state", to, "err", err)
+		h.log().ErrorContext(ctx, "recording the outcome", "upload", u.ID, "state", to, "err", err)
 		return domain.Upload{}, err
 	}
-	h.log().InfoContext(ctx, "intake: upload processed", "tenant", out.Tenant, "office", out.Office, "upload", out.ID,
+	h.log().InfoContext(ctx, "upload processed", "tenant", out.Tenant, "office", out.Office, "upload", out.ID,
 		"state", out.State, "rows", out.Counts.Rows, "valid", out.Counts.Valid, "invalid", out.Counts.Invalid, "reason", out.Reason.String())
 	h.notify(ctx, out)
 	return out, nil
@@ -365,7 +365,7 @@ func (h *Handler) notify(ctx context.Context, out domain.Upload) {
 	}
 	if err := h.Notify.Publish(ctx, ev); err != nil {
 		// The upload is recorded; a lost notice is not worth a retry of the whole intake.
-		h.log().WarnContext(ctx, "intake: notifying the office", "upload", out.ID, "err", err)
+		h.log().WarnContext(ctx, "notifying the office", "upload", out.ID, "err", err)
 	}
 }
 
@@ -379,7 +379,7 @@ func (h *Handler) writeReport(ctx context.Context, u domain.Upload, rep *validat
 	}
 	key := s3docs.ReportKey(u.Tenant, u.ID)
 	if _, err := h.Docs.Put(ctx, h.Docs.Document(key), "application/json", &js); err != nil {
-		h.log().ErrorContext(ctx, "intake: writing the report", "upload", u.ID, "err", err)
+		h.log().ErrorContext(ctx, "writing the report", "upload", u.ID, "err", err)
 		return "", err
 	}
 	if rep.Summary.Invalid > 0 {
@@ -388,7 +388,7 @@ func (h *Handler) writeReport(ctx context.Context, u domain.Upload, rep *validat
 			return "", domain.Errorf(domain.EINTERNAL, "writing the refused rows of upload %s: %v", u.ID, err)
 		}
 		if _, err := h.Docs.Put(ctx, h.Docs.Document(s3docs.RefusedKey(u.Tenant, u.ID)), "text/csv; charset=utf-8", bytes.NewReader(csvBytes)); err != nil {
-			h.log().ErrorContext(ctx, "intake: writing the refused rows", "upload", u.ID, "err", err)
+			h.log().ErrorContext(ctx, "writing the refused rows", "upload", u.ID, "err", err)
 			return "", err
 		}
 	}

@@ -58,7 +58,7 @@ func (h *Handler) Sweep(ctx context.Context, cause domain.Cause) (SweepSummary, 
 		}
 	}
 	if sum.Found > 0 {
-		h.log().InfoContext(ctx, "intake: sweep of uploads left received", "found", sum.Found, "done", sum.Done, "busy", sum.Busy,
+		h.log().InfoContext(ctx, "sweep of uploads left received", "found", sum.Found, "done", sum.Done, "busy", sum.Busy,
 			"gave_up", sum.GaveUp, "failures", sum.Failures)
 	}
 	return sum, errors.Join(errs...)
@@ -71,7 +71,7 @@ func (h *Handler) sweepOne(ctx context.Context, t *tenants.Tenant, u domain.Uplo
 			fmt.Sprintf("no intake finished within %s", GiveUpAfter)), errorReport("intake", domain.ReasonUploadNotProcessed.Italian()), cause)
 		if err != nil {
 			sum.Failures++
-			log.WarnContext(ctx, "intake: rejecting an upload no intake could finish", "err", err)
+			log.WarnContext(ctx, "rejecting an upload no intake could finish", "err", err)
 			return
 		}
 		sum.GaveUp++
@@ -84,7 +84,7 @@ func (h *Handler) sweepOne(ctx context.Context, t *tenants.Tenant, u domain.Uplo
 		if _, err := h.reject(ctx, u, nil, domain.Because(domain.ReasonUploadNotProcessed, "its file is not in the uploads bucket"),
 			errorReport("intake", domain.ReasonUploadNotProcessed.Italian()), cause); err != nil {
 			sum.Failures++
-			log.WarnContext(ctx, "intake: rejecting an upload whose file is missing", "err", err)
+			log.WarnContext(ctx, "rejecting an upload whose file is missing", "err", err)
 			return
 		}
 		sum.GaveUp++
@@ -94,7 +94,7 @@ func (h *Handler) sweepOne(ctx context.Context, t *tenants.Tenant, u domain.Uplo
 		sum.Busy++
 	default:
 		sum.Failures++
-		log.WarnContext(ctx, "intake: sweep could not take an upload in; retried at the next sweep", "err", err)
+		log.WarnContext(ctx, "sweep could not take an upload in; retried at the next sweep", "err", err)
 	}
 }
 

@@ -29,6 +29,7 @@ type Held struct {
 	st     domain.LeaseStore
 	ttl    time.Duration
 	log    *slog.Logger
+	logCtx context.Context // the work's values (the request id) for the lines logged after it ends
 	cancel context.CancelCauseFunc
 	done   chan struct{}
 
@@ -52,7 +53,7 @@ func Acquire(ctx context.Context, st domain.LeaseStore, tenant, name, owner stri
 		log = slog.New(slog.DiscardHandler)
 	}
 	wctx, cancel := context.WithCancelCause(ctx)
-	h := &Held{st: st, ttl: ttl, log: log, cancel: cancel, done: make(chan struct{}), lease: l}
+	h := &Held{st: st, ttl: ttl, log: log, logCtx: context.WithoutCancel(ctx), cancel: cancel, done: make(chan struct{}), lease: l}
 	go h.keep(wctx)
 	return h, wctx, nil
 }
@@ -84,16 +85,16 @@ func (h *Held) keep(ctx context.Context) {
 			h.lease = l
 			h.mu.Unlock()
 		case domain.ErrorCode(err) == domain.ECONFLICT:
-			h.log.Warn("lease lost: stopping the work it guarded", "lease", cur.Name)
+			h.log.WarnContext(ctx, "lease lost: stopping the work it guarded", "lease", cur.Name)
 			h.cancel(ErrLost)
 			return
 		case !time.Now().Before(cur.Expires):
 			// Renewals failed until the lease ran out: someone else may hold it now.
-			h.log.Warn("lease expired while renewals failed: stopping the work it guarded", "lease", cur.Name, "err", err)
+			h.log.WarnContext(ctx, "lease expired while renewals failed: stopping the work it guarded", "lease", cur.Name, "err", err)
 			h.cancel(ErrLost)
 			return
 		default:
-			h.log.Warn("renewing a lease failed; retried", "lease", cur.Name, "err", err)
+			h.log.WarnContext(ctx, "renewing a lease failed; retried", "lease", cur.Name, "err", err)
 		}
 	}
 }
@@ -106,7 +107,7 @@ func (h *Held) Release() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := h.st.ReleaseLease(ctx, h.Lease()); err != nil {
-		h.log.Warn("releasing a lease", "lease", h.Lease().Name, "err", err)
+		h.log.WarnContext(h.logCtx, "releasing a lease", "lease", h.Lease().Name, "err", err)
 	}
 }
 

@@ -52,7 +52,7 @@ func (h *Handler) checkOverdue(ctx context.Context, t *tenants.Tenant, cause dom
 			Detail: detail, Cause: cause}); err != nil {
 			return n, overdue, err
 		}
-		h.log().Warn("batch overdue", "tenant", t.ID, "batch", b.ID)
+		h.log().WarnContext(ctx, "batch overdue", "tenant", t.ID, "batch", b.ID)
 		n++
 	}
 	return n, overdue, nil
@@ -62,7 +62,7 @@ func (h *Handler) checkOverdue(ctx context.Context, t *tenants.Tenant, cause dom
 // Embedded Metric Format (one JSON line; Lambda ships stdout to CloudWatch Logs,
 // which extracts the metric): the empty dimension set feeds the alarm, Tenant
 // the per-Comune graph.
-func (h *Handler) emitOverdue(tenant string, overdue int) {
+func (h *Handler) emitOverdue(ctx context.Context, tenant string, overdue int) {
 	if h.Metrics == nil {
 		return
 	}
@@ -83,6 +83,6 @@ func (h *Handler) emitOverdue(tenant string, overdue int) {
 		_, err = fmt.Fprintf(h.Metrics, "%s\n", b)
 	}
 	if err != nil {
-		h.log().Warn("overdue metric not written", "tenant", tenant, "err", err)
+		h.log().WarnContext(ctx, "overdue metric not written", "tenant", tenant, "err", err)
 	}
 }

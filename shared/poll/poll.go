@@ -235,7 +235,7 @@ func (h *Handler) Run(ctx context.Context, cause domain.Cause) (Summary, error) 
 		if err != nil {
 			errs = append(errs, fmt.Errorf("poll: overdue batches of %s: %w", t.ID, err))
 		} else {
-			h.emitOverdue(t.ID, overdue)
+			h.emitOverdue(ctx, t.ID, overdue)
 		}
 		sum.Mailboxes = append(sum.Mailboxes, ms)
 	}

@@ -24,9 +24,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
-	"os"
 	"regexp"
 	"strings"
 	"time"
@@ -55,23 +53,6 @@ type Options struct {
 	DocumentsBucket string // CASELLARIO_DOCUMENTS_BUCKET
 	SSE             string // CASELLARIO_SSE: aws:kms (default), AES256 or none
 	KMSKeyID        string // CASELLARIO_KMS_KEY_ID: key id or ARN for aws:kms
-}
-
-// OptionsFromEnv reads the options from the environment.
-func OptionsFromEnv() (Options, error) {
-	o := Options{
-		UploadsBucket: os.Getenv("CASELLARIO_UPLOADS_BUCKET"), DocumentsBucket: os.Getenv("CASELLARIO_DOCUMENTS_BUCKET"),
-		SSE: os.Getenv("CASELLARIO_SSE"), KMSKeyID: os.Getenv("CASELLARIO_KMS_KEY_ID"),
-	}
-	if o.UploadsBucket == "" || o.DocumentsBucket == "" {
-		return o, errors.New("CASELLARIO_UPLOADS_BUCKET and CASELLARIO_DOCUMENTS_BUCKET must name the two buckets")
-	}
-	switch o.SSE {
-	case "", SSEKMS, SSES3, SSENone:
-	default:
-		return o, fmt.Errorf("CASELLARIO_SSE=%q: want aws:kms, AES256 or none", o.SSE)
-	}
-	return o, nil
 }
 
 // Ref names an object.

@@ -81,7 +81,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -100,22 +99,6 @@ type Options struct {
 	Table     string           // table name (CASELLARIO_TABLE)
 	Retention time.Duration    // kept after a terminal state; zero means 12 months (CASELLARIO_RETENTION, e.g. "8760h")
 	Now       func() time.Time // clock; time.Now when nil (tests set it)
-}
-
-// OptionsFromEnv reads CASELLARIO_TABLE and CASELLARIO_RETENTION.
-func OptionsFromEnv() (Options, error) {
-	o := Options{Table: os.Getenv("CASELLARIO_TABLE")}
-	if o.Table == "" {
-		return o, errors.New("CASELLARIO_TABLE is not set: the DynamoDB table name")
-	}
-	if v := os.Getenv("CASELLARIO_RETENTION"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return o, fmt.Errorf("CASELLARIO_RETENTION=%q: want a positive duration such as 8760h", v)
-		}
-		o.Retention = d
-	}
-	return o, nil
 }
 
 // Dynamo is the DynamoDB store. Safe for concurrent use.

@@ -199,9 +199,9 @@ func Load(path string) (*Config, error) {
 	return c, nil
 }
 
-// FromEnv loads the file named by CASELLARIO_TENANTS; "demo" gives Demo().
-func FromEnv() (*Config, error) {
-	switch p := os.Getenv("CASELLARIO_TENANTS"); p {
+// Open loads the tenants file at source (CASELLARIO_TENANTS); "demo" gives Demo().
+func Open(source string) (*Config, error) {
+	switch p := source; p {
 	case "":
 		return nil, errors.New("CASELLARIO_TENANTS is not set: the path of the tenants configuration file (or \"demo\")")
 	case "demo":

@@ -103,16 +103,17 @@ func TestLoad(t *testing.T) {
 	if err := os.WriteFile(p, demoJSON, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("CASELLARIO_TENANTS", p)
-	if c, err := FromEnv(); err != nil || len(c.Tenants) != 2 {
+	if c, err := Open(p); err != nil || len(c.Tenants) != 2 {
+		t.Fatal(err)
+	}
+	if c, err := Open("demo"); err != nil || len(c.Tenants) != len(Demo().Tenants) {
 		t.Fatal(err)
 	}
 	os.WriteFile(p, []byte(`{"tenants":[{"id":"c_g999","nmae":"typo"}]}`), 0o600)
 	if _, err := Load(p); err == nil || !strings.Contains(err.Error(), `unknown field "nmae"`) {
 		t.Fatal(err)
 	}
-	t.Setenv("CASELLARIO_TENANTS", "")
-	if _, err := FromEnv(); err == nil {
+	if _, err := Open(""); err == nil {
 		t.Fatal("no error without CASELLARIO_TENANTS")
 	}
 	if _, err := Load(filepath.Join(dir, "missing.json")); !errors.Is(err, os.ErrNotExist) {

@@ -21,7 +21,7 @@ import (
 
 func s3client(url string) *s3.Client {
 	cfg := aws.Config{Region: "eu-south-1", Credentials: credentials.NewStaticCredentialsProvider("l", "l", "")}
-	return awsconf.NewS3(cfg, func(o *s3.Options) { o.BaseEndpoint = aws.String(url); o.UsePathStyle = true })
+	return awsconf.NewS3(cfg, true, func(o *s3.Options) { o.BaseEndpoint = aws.String(url); o.UsePathStyle = true })
 }
 
 // On disk, objects and tables survive a restart: the local run keeps its data.

@@ -186,7 +186,7 @@ func Start(ctx context.Context, o Options) (_ *Run, err error) {
 	r.AWS = aws.Config{Region: awsconf.DefaultRegion, Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")}
 	r.Calls = awsconf.Count(&r.AWS)
 	r.Dynamo = dynamodb.NewFromConfig(r.AWS, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(r.dyn.URL) })
-	r.S3 = awsconf.NewS3(r.AWS, func(o *s3.Options) { o.BaseEndpoint = aws.String(r.s3srv.URL); o.UsePathStyle = true })
+	r.S3 = awsconf.NewS3(r.AWS, true, func(o *s3.Options) { o.BaseEndpoint = aws.String(r.s3srv.URL); o.UsePathStyle = true })
 	if err := store.CreateTable(ctx, r.Dynamo, Table); err != nil {
 		return nil, err
 	}

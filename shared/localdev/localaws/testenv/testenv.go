@@ -106,7 +106,7 @@ func New(t testing.TB) *Env {
 	}
 	env.Calls = awsconf.Count(&env.Config)
 	env.Dynamo = dynamodb.NewFromConfig(env.Config, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(env.DynamoURL) })
-	env.S3 = awsconf.NewS3(env.Config, func(o *s3.Options) {
+	env.S3 = awsconf.NewS3(env.Config, true, func(o *s3.Options) {
 		o.BaseEndpoint = aws.String(env.S3URL)
 		o.UsePathStyle = true
 	})
