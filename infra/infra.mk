@@ -3,11 +3,11 @@
 # functions' module graph), so its vet and tests run here, not through the root's `go test ./...`.
 # Every setting of a deployment is in infra/deployments/<name>.json (infra/README.md): no -c flags to repeat.
 #
-#   make build                    build/<name>.zip for every functions/<name> (linux/arm64, reproducible); STRICT=1: all five required
+#   make build                    build/<name>.zip for every functions/<name> (linux/arm64, reproducible)
 #   make build-repro              build twice and compare the bytes of every zip
 #   make infra-test               vet + CDK assertion tests + RIE smoke test of the built functions (run by `make test`)
-#   make synth DEPLOYMENT=name    cdk synth (pinned aws-cdk CLI) into infra/cdk.out (default: local)
-#   make deploy DEPLOYMENT=name   preflight checks (credentials, Region enabled, CDK bootstrap), cdk deploy, stack policy
+#   make synth DEPLOYMENT=name    cdk synth (pinned aws-cdk CLI) into infra/cdk.out (default: local); STRICT=1: every zip required
+#   make deploy DEPLOYMENT=name   preflight checks (credentials, Region enabled, CDK bootstrap), cdk deploy (all five functions), stack policy
 #   make deploy-local             the local deployment on LocalStack through aws-cdk-local (not run in CI)
 #   make diagram                  regenerate infra/ARCHITECTURE.txt from the synthesized stack
 
@@ -36,11 +36,7 @@ $(LAMBDA_BUILD)/bin/lambdazip: infra/cmd/lambdazip/main.go infra/internal/lambda
 
 build-lambdas: $(LAMBDA_BUILD)/bin/lambdazip
 	@set -e; for f in $(LAMBDA_FUNCTIONS); do \
-	  if [ ! -d functions/$$f ]; then \
-	    if [ -n "$(STRICT)" ]; then echo "build: functions/$$f does not exist (STRICT=1)" >&2; exit 1; fi; \
-	    echo "build: NOTE functions/$$f does not exist yet: no $(LAMBDA_BUILD)/$$f.zip, the stack leaves $$f out"; \
-	    rm -f $(LAMBDA_BUILD)/$$f.zip; continue; \
-	  fi; \
+	  if [ ! -d functions/$$f ]; then echo "build: functions/$$f does not exist" >&2; exit 1; fi; \
 	  GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(LAMBDA_BUILD)/arm64/$$f/bootstrap ./functions/$$f; \
 	  $(LAMBDA_BUILD)/bin/lambdazip -o $(LAMBDA_BUILD)/$$f.zip bootstrap=$(LAMBDA_BUILD)/arm64/$$f/bootstrap; \
 	  echo "build: $(LAMBDA_BUILD)/$$f.zip $$(sha256sum $(LAMBDA_BUILD)/$$f.zip | cut -c1-16)"; \
@@ -68,7 +64,7 @@ deploy: build-lambdas tools
 	@set -e; where=$$($(GO) run -C infra ./cmd/deployment $(abspath $(DEPLOYMENT_FILE))); \
 	  region=$${where% *}; account=$${where#* }; \
 	  first=$$(bash infra/preflight.sh $$region $$account); \
-	  $(CDK) deploy --require-approval broadening -c deployment=$(DEPLOYMENT) $$first $(if $(STRICT),-c requireAllFunctions=true); \
+	  $(CDK) deploy --require-approval broadening -c deployment=$(DEPLOYMENT) $$first -c requireAllFunctions=true; \
 	  aws cloudformation set-stack-policy --region $$region --stack-name Casellario --stack-policy-body file://$(abspath infra/stack-policy.json); \
 	  echo "deploy: done. Outputs: aws cloudformation describe-stacks --region $$region --stack-name Casellario --query 'Stacks[0].Outputs'"
 

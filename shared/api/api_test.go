@@ -45,7 +45,7 @@ func waitUpload(t *testing.T, tenant, id string, want domain.UploadState) domain
 	return up
 }
 
-// TestOfficeJourney is the API side of issue 7: upload with a refused row,
+// TestOfficeJourney is a clerk's journey through the API: upload with a refused row,
 // the synchronous validation, intake through the S3 notification, dispatch
 // and poll, the batch with its timeline, the reports, and a certificate
 // downloaded through its presigned URL with one audit entry.

@@ -59,6 +59,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/casellario-pec/casellario/shared/cells"
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/leases"
 	"github.com/casellario-pec/casellario/shared/namelist"
@@ -434,13 +435,13 @@ func RefusedCSV(name string, data []byte, rep *validate.Report, opts namelist.Op
 		vals := raw[r.Row]
 		rec := []string{fmt.Sprint(r.Row)}
 		for _, f := range fields {
-			rec = append(rec, defuse(vals[f.Index()]))
+			rec = append(rec, cells.Defuse(vals[f.Index()]))
 		}
 		msgs := make([]string, 0, len(r.Errors))
 		for _, p := range r.Errors {
 			msgs = append(msgs, p.Message)
 		}
-		rec = append(rec, defuse(strings.Join(msgs, " | ")))
+		rec = append(rec, cells.Defuse(strings.Join(msgs, " | ")))
 		if err := w.Write(rec); err != nil {
 			return nil, err
 		}
@@ -449,10 +450,3 @@ func RefusedCSV(name string, data []byte, rep *validate.Report, opts namelist.Op
 	return b.Bytes(), w.Error()
 }
 
-// defuse keeps a spreadsheet from reading a cell as a formula (OWASP CSV injection).
-func defuse(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r|%", rune(s[0])) {
-		return "'" + s
-	}
-	return s
-}

@@ -55,6 +55,20 @@ type Options struct {
 	KMSKeyID        string // CASELLARIO_KMS_KEY_ID: key id or ARN for aws:kms
 }
 
+// encryption returns the server-side encryption headers of a new object.
+func (d *Docs) encryption() (types.ServerSideEncryption, *string) {
+	switch d.opt.SSE {
+	case SSEKMS:
+		if d.opt.KMSKeyID != "" {
+			return types.ServerSideEncryptionAwsKms, aws.String(d.opt.KMSKeyID)
+		}
+		return types.ServerSideEncryptionAwsKms, nil
+	case SSES3:
+		return types.ServerSideEncryptionAes256, nil
+	}
+	return "", nil
+}
+
 // Ref names an object.
 type Ref struct {
 	Bucket  string
@@ -127,15 +141,7 @@ func (d *Docs) PutWithMetadata(ctx context.Context, ref Ref, contentType string,
 	if contentType != "" {
 		in.ContentType = aws.String(contentType)
 	}
-	switch d.opt.SSE {
-	case SSEKMS:
-		in.ServerSideEncryption = types.ServerSideEncryptionAwsKms
-		if d.opt.KMSKeyID != "" {
-			in.SSEKMSKeyId = aws.String(d.opt.KMSKeyID)
-		}
-	case SSES3:
-		in.ServerSideEncryption = types.ServerSideEncryptionAes256
-	}
+	in.ServerSideEncryption, in.SSEKMSKeyId = d.encryption()
 	out, err := d.s3.PutObject(ctx, in)
 	if err != nil {
 		return Object{}, s3err(err, "storing", ref)

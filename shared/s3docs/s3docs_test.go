@@ -8,8 +8,11 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/localdev/localaws/testenv"
@@ -18,49 +21,99 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
+// recorder keeps the encryption headers of every request that creates an object.
+type recorder struct {
+	base http.RoundTripper
+	mu   sync.Mutex
+	seen []string // "<method> <sse> <kms key id>"
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	create := req.Method == http.MethodPut && req.URL.Query().Get("partNumber") == "" ||
+		req.Method == http.MethodPost && req.URL.Query().Has("uploads")
+	if create {
+		r.mu.Lock()
+		r.seen = append(r.seen, req.Method+" "+req.Header.Get("X-Amz-Server-Side-Encryption")+" "+req.Header.Get("X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id"))
+		r.mu.Unlock()
+	}
+	return r.base.RoundTrip(req)
+}
+
+// TestEncryptionHeaders: every object we create asks S3 for the configured
+// encryption, by a single PUT or by a multipart upload; "none" sends no header.
+func TestEncryptionHeaders(t *testing.T) {
+	env := testenv.New(t)
+	ctx := context.Background()
+	large := bytes.Repeat([]byte("x"), s3docs.PartSize+1)
+	tests := []struct {
+		sse, key string
+		want     string // the headers, "<sse> <key id>"
+	}{
+		{s3docs.SSEKMS, "alias/casellario", "aws:kms alias/casellario"},
+		{s3docs.SSEKMS, "", "aws:kms "},
+		{"", "", "aws:kms "}, // the default
+		{s3docs.SSES3, "alias/ignored", "AES256 "},
+		{s3docs.SSENone, "alias/ignored", " "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.sse+"/"+tt.key, func(t *testing.T) {
+			rec := &recorder{base: http.DefaultTransport}
+			opts := env.S3.Options()
+			opts.HTTPClient = &http.Client{Transport: rec}
+			d := s3docs.New(s3.New(opts), s3docs.Options{UploadsBucket: env.Uploads, DocumentsBucket: env.Documents, SSE: tt.sse, KMSKeyID: tt.key})
+			if _, err := d.Put(ctx, d.Document("c_g999/sse/small.txt"), "text/plain", strings.NewReader("x")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.PutStream(ctx, d.Document("c_g999/sse/large.bin"), "application/octet-stream", bytes.NewReader(large), 0); err != nil {
+				t.Fatal(err)
+			}
+			want := []string{"PUT " + tt.want, "POST " + tt.want}
+			if strings.Join(rec.seen, "|") != strings.Join(want, "|") {
+				t.Errorf("object creations %q, want %q", rec.seen, want)
+			}
+		})
+	}
+}
+
 func TestPutGetHeadPresign(t *testing.T) {
 	env := testenv.New(t)
 	ctx := context.Background()
-	for _, sse := range []string{s3docs.SSEKMS, s3docs.SSES3, s3docs.SSENone} {
-		t.Run(sse, func(t *testing.T) {
-			d := s3docs.New(env.S3, s3docs.Options{UploadsBucket: env.Uploads, DocumentsBucket: env.Documents, SSE: sse, KMSKeyID: "alias/casellario"})
-			body := []byte("Cognome;Nome\nROSSI;MARIO\n")
-			sum := sha256.Sum256(body)
-			id := domain.NewID()
-			ref := d.Upload(s3docs.UploadKey("c_g999", "SUAP", id, "CSV"))
-			obj, err := d.Put(ctx, ref, "text/csv", bytes.NewReader(body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if obj.SHA256 != hex.EncodeToString(sum[:]) || obj.Size != int64(len(body)) {
-				t.Fatalf("%+v", obj)
-			}
-			again, err := d.Put(ctx, ref, "text/csv", bytes.NewReader(body)) // idempotent re-put
-			if err != nil || again.SHA256 != obj.SHA256 {
-				t.Fatal(again, err)
-			}
-			head, err := d.Head(ctx, ref)
-			if err != nil || head.SHA256 != obj.SHA256 || head.Size != obj.Size || head.ContentType != "text/csv" {
-				t.Fatalf("head %+v %v", head, err)
-			}
-			got, _, err := d.GetBytes(ctx, ref)
-			if err != nil || !bytes.Equal(got, body) {
-				t.Fatal(string(got), err)
-			}
-			url, err := d.PresignGet(ctx, ref, time.Minute)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res, err := http.Get(url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, _ := io.ReadAll(res.Body)
-			res.Body.Close()
-			if res.StatusCode != 200 || !bytes.Equal(b, body) {
-				t.Fatalf("presigned GET: %d %q", res.StatusCode, b)
-			}
-		})
+	d := s3docs.New(env.S3, s3docs.Options{UploadsBucket: env.Uploads, DocumentsBucket: env.Documents, SSE: s3docs.SSEKMS, KMSKeyID: "alias/casellario"})
+	body := []byte("Cognome;Nome\nROSSI;MARIO\n")
+	sum := sha256.Sum256(body)
+	id := domain.NewID()
+	ref := d.Upload(s3docs.UploadKey("c_g999", "SUAP", id, "CSV"))
+	obj, err := d.Put(ctx, ref, "text/csv", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if obj.SHA256 != hex.EncodeToString(sum[:]) || obj.Size != int64(len(body)) {
+		t.Fatalf("%+v", obj)
+	}
+	again, err := d.Put(ctx, ref, "text/csv", bytes.NewReader(body)) // idempotent re-put
+	if err != nil || again.SHA256 != obj.SHA256 {
+		t.Fatal(again, err)
+	}
+	head, err := d.Head(ctx, ref)
+	if err != nil || head.SHA256 != obj.SHA256 || head.Size != obj.Size || head.ContentType != "text/csv" {
+		t.Fatalf("head %+v %v", head, err)
+	}
+	got, _, err := d.GetBytes(ctx, ref)
+	if err != nil || !bytes.Equal(got, body) {
+		t.Fatal(string(got), err)
+	}
+	url, err := d.PresignGet(ctx, ref, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !bytes.Equal(b, body) {
+		t.Fatalf("presigned GET: %d %q", res.StatusCode, b)
 	}
 }
 

@@ -45,15 +45,7 @@ func (d *Docs) PutStream(ctx context.Context, ref Ref, contentType string, body 
 	if contentType != "" {
 		create.ContentType = aws.String(contentType)
 	}
-	switch d.opt.SSE {
-	case SSEKMS:
-		create.ServerSideEncryption = types.ServerSideEncryptionAwsKms
-		if d.opt.KMSKeyID != "" {
-			create.SSEKMSKeyId = aws.String(d.opt.KMSKeyID)
-		}
-	case SSES3:
-		create.ServerSideEncryption = types.ServerSideEncryptionAes256
-	}
+	create.ServerSideEncryption, create.SSEKMSKeyId = d.encryption()
 	mu, err := d.s3.CreateMultipartUpload(ctx, create)
 	if err != nil {
 		return Object{}, s3err(err, "starting a multipart upload of", ref)

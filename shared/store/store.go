@@ -46,8 +46,9 @@
 // keys are derived from the stored change (its time, state and cause), so
 // filing twice stores one item.
 //
-// Dispatch, against a crash between single writes: (1) acquire the office's
-// send lease; (2) finish the office's queued batches first (ListBatches with
+// Dispatch, against a crash between single writes (shared/dispatch): (1)
+// acquire the office's dispatch lease (and, per submission, the batch's send
+// lease); (2) finish the office's queued batches first (ListBatches with
 // state queued: ClaimSubjects again, then protocol); (3) PendingSubjects,
 // CreateBatch, ClaimSubjects; (4) RegisterProtocol (or AdvanceBatch with the
 // external register's number); (5) SetMessageID before sending, so that

@@ -28,6 +28,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/casellario-pec/casellario/shared/cells"
 	"github.com/casellario-pec/casellario/shared/domain"
 )
 
@@ -80,11 +81,6 @@ func cellError(row int, col, why string) error {
 	return fmt.Errorf("subjects: row %d, %s: %s", row, col, why)
 }
 
-// unsafeCell reports whether a spreadsheet would read v as a formula.
-func unsafeCell(v string) bool {
-	return v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0]))
-}
-
 func (csvFormat) Write(w io.Writer, people []domain.Person) error {
 	if len(people) == 0 {
 		return errors.New("subjects: no people to write")
@@ -117,7 +113,7 @@ func (csvFormat) Write(w io.Writer, people []domain.Person) error {
 		}
 		rec := []string{p.Surname, p.Name, string(p.Sex), p.BirthDate.Italian(), comune, stato, p.FiscalCode, p.FatherName}
 		for j, v := range rec {
-			if unsafeCell(v) {
+			if cells.Unsafe(v) {
 				return cellError(row, Header[j], "starts with a character a spreadsheet reads as a formula")
 			}
 			if strings.ContainsAny(v, "\r\n") || !utf8.ValidString(v) {
@@ -199,7 +195,7 @@ func parseRow(row int, rec []string) (domain.Person, error) {
 	}
 	for i := range rec {
 		rec[i] = strings.TrimSpace(rec[i])
-		if unsafeCell(rec[i]) {
+		if cells.Unsafe(rec[i]) {
 			return domain.Person{}, cellError(row, Header[i], "starts with a character a spreadsheet reads as a formula")
 		}
 	}

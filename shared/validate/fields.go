@@ -5,21 +5,22 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/casellario-pec/casellario/shared/cells"
 	"github.com/casellario-pec/casellario/shared/domain"
 )
 
 // normalizeName checks a surname, name or father's name and returns it as the Procura
 // and the codice fiscale want it: upper case, single spaces, typographic apostrophes
 // made plain. It refuses digits and anything else that is not part of a name, and a
-// leading = + - @, so that no spreadsheet formula reaches a file we write later.
+// start a spreadsheet reads as a formula (shared/cells), so that none reaches a file
+// we write later.
 // label is the Italian name of the field, for the message.
 func normalizeName(s, label string) (string, string) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return "", label + " mancante"
 	}
-	switch s[0] {
-	case '=', '+', '-', '@':
+	if cells.Unsafe(s) {
 		return "", label + ": non può iniziare con " + s[:1]
 	}
 	// Fast path: plain ASCII letters and single spaces, the common case.
