@@ -2,7 +2,7 @@
 // ObjectCreated event on the uploads bucket): it validates the list with
 // shared/validate, stores the valid people as pending subjects of the office,
 // writes the validation report next to the upload in the documents bucket and
-// tells the office through a Notifier.
+// tells the office (a notice.Event to the Publisher).
 //
 // # Idempotency
 //

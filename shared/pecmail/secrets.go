@@ -1,8 +1,9 @@
 // Package pecmail talks to a Comune's PEC mailbox: an SMTP sender over
-// implicit TLS with AUTH (go-mail) that submits stored raw messages, an IMAP
-// lookup of the provider's receipts for an outgoing Message-ID (go-imap v2),
-// and the resolution of the mailbox credentials named by the tenants
-// configuration (an inline password locally, a Secrets Manager secret in AWS).
+// implicit TLS with AUTH (go-mail) that submits stored raw messages; the one
+// IMAP adapter (go-imap v2) behind the mailbox port (shared/mailbox) that
+// poll reads with and dispatch looks up the provider's receipts with; and the
+// resolution of the mailbox credentials named by the tenants configuration
+// (an inline password locally, a Secrets Manager secret in AWS).
 //
 // Errors never carry message contents: only addresses, hosts and SMTP/IMAP
 // status lines.

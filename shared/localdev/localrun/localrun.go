@@ -1,8 +1,8 @@
 // Package localrun runs the whole of Casellario PEC on one machine: dynalite as
 // DynamoDB, gofakes3 as S3 (on disk), the PEC provider and Procura simulator, and the
 // functions' handlers wired as in AWS: an object put into the uploads bucket triggers
-// intake (as the S3 event notification would), and a scheduler loop runs dispatch (as
-// EventBridge would). `casellario dev` starts it; end-to-end tests and benchmarks
+// intake (as the S3 event notification would), and scheduler loops run poll, and the
+// intake sweep followed by dispatch (as EventBridge would). `casellario dev` starts it; end-to-end tests and benchmarks
 // start it too. Its data lives in one folder and survives a restart.
 package localrun
 
