@@ -106,8 +106,8 @@ func runTriage(ctx context.Context, e env, args []string) int {
 			return 0
 		}
 	case "text":
-		if err := t.store.AppendEvent(ctx, domain.Event{Tenant: tn.ID, Subject: it.ID, At: timeNow().UTC(), State: "viewed",
-			Detail: "message of triage item " + it.ID + " read", Cause: who}); err != nil {
+		if err := t.store.AppendEvent(ctx, domain.Event{Tenant: tn.ID, Subject: it.ID, At: timeNow().UTC(), State: string(it.State),
+			Note: domain.NoteMessageRead, Detail: "message of triage item " + it.ID + " read", Cause: who}); err != nil {
 			return fail(e, err)
 		}
 		raw, _, err := t.docs.GetBytes(ctx, t.docs.Document(it.MessageKey))

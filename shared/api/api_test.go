@@ -165,7 +165,7 @@ func TestOfficeJourney(t *testing.T) {
 	}
 	n := 0
 	for _, e := range evs {
-		if e.State == "downloaded" {
+		if e.Note == domain.NoteDownloaded {
 			n++
 			if e.Cause != domain.CauseUser(u.Name) || e.About != subject || !strings.Contains(e.Detail, subject) || strings.Contains(strings.ToUpper(e.Detail), "FERRI") {
 				t.Errorf("audit event %+v", e)

@@ -8,31 +8,8 @@ import (
 	"time"
 
 	"github.com/casellario-pec/casellario/shared/domain"
+	"github.com/casellario-pec/casellario/shared/trace"
 )
-
-type protocolView struct {
-	Number string `json:"number"`
-	Date   string `json:"date"`
-}
-
-type batchView struct {
-	ID        string            `json:"id"`
-	Office    string            `json:"office"`
-	State     domain.BatchState `json:"state"`
-	Protocol  protocolView      `json:"protocol"`
-	MessageID string            `json:"message_id"`
-	People    int               `json:"people"`
-	Reason    string            `json:"reason"` // in Italian, for the clerk
-	Code      domain.ReasonCode `json:"reason_code,omitempty"`
-	Detail    string            `json:"reason_detail"` // as recorded (English), for the help desk
-	CreatedAt time.Time         `json:"created_at"`
-	UpdatedAt time.Time         `json:"updated_at"`
-}
-
-func viewBatch(b domain.Batch) batchView {
-	return batchView{ID: b.ID, Office: b.Office, State: b.State, Protocol: protocolView{b.Protocol.Number, b.Protocol.Date.String()},
-		MessageID: b.MessageID, People: len(b.People), Reason: b.Reason.Italian(), Code: b.Reason.Code, Detail: b.Reason.Detail, CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt}
-}
 
 // Step is one step of a batch's timeline, as the web page shows it.
 type Step struct {
@@ -109,7 +86,7 @@ func (h *Handler) listBatches(w http.ResponseWriter, r *http.Request, u User) {
 	}
 	out := make([]batchView, 0, len(batches))
 	for _, b := range batches {
-		out = append(out, viewBatch(b))
+		out = append(out, h.viewBatch(b))
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedAt.After(out[j].CreatedAt) })
 	writeJSON(w, http.StatusOK, map[string]any{"batches": out})
@@ -121,39 +98,29 @@ func (h *Handler) getBatch(w http.ResponseWriter, r *http.Request, u User) {
 		writeError(w, http.StatusNotFound, "not_found", msgNotFound)
 		return
 	}
-	ctx := r.Context()
-	b, err := h.cfg.Store.GetBatch(ctx, u.Tenant, id)
-	if err == nil && !visible(u, b.Office) {
+	tr, err := trace.OfBatch(r.Context(), h.cfg.Store, u.Tenant, id)
+	if err == nil && !visible(u, tr.Batch.Office) {
 		err = domain.Errorf(domain.ENOTFOUND, "no such batch")
 	}
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	subjects, err := h.cfg.Store.SubjectsOfBatch(ctx, u.Tenant, id)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	evs, err := h.cfg.Store.Events(ctx, u.Tenant, id)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
 	// "caricata": when the earliest list of its people was uploaded.
 	var uploaded time.Time
-	seen := map[string]bool{}
-	for _, s := range subjects {
-		if seen[s.Upload] {
-			continue
+	lists := make([]listView, 0, len(tr.Lists))
+	for _, l := range tr.Lists {
+		if uploaded.IsZero() || l.CreatedAt.Before(uploaded) {
+			uploaded = l.CreatedAt
 		}
-		seen[s.Upload] = true
-		if up, err := h.cfg.Store.GetUpload(ctx, u.Tenant, s.Upload); err == nil && (uploaded.IsZero() || up.CreatedAt.Before(uploaded)) {
-			uploaded = up.CreatedAt
-		}
+		lists = append(lists, listView{l.ID, l.FileName, l.CreatedAt})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"batch": viewBatch(b), "timeline": timeline(b, uploaded, evs),
-		"people": viewPeople(subjects), "events": viewEvents(evs)})
+	evs := make([]domain.Event, 0, len(tr.Events))
+	for _, e := range tr.Events {
+		evs = append(evs, e.Event)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"batch": h.viewBatch(tr.Batch), "lists": lists, "timeline": timeline(tr.Batch, uploaded, evs),
+		"people": viewPeople(tr.People), "events": viewEvents(tr.Events)})
 }
 
 // getCertificate answers a short-lived URL of a person's certificate and
@@ -185,7 +152,7 @@ func (h *Handler) getCertificate(w http.ResponseWriter, r *http.Request, u User)
 	// The audit entry first: no URL leaves without its trace.
 	now := h.now().UTC()
 	if err := h.cfg.Store.AppendEvent(ctx, domain.Event{Tenant: u.Tenant, Subject: upload, About: id, At: now,
-		State: "downloaded", Detail: "certificate of subject " + id + " downloaded", Cause: domain.CauseUser(u.Name)}); err != nil {
+		State: string(s.State), Note: domain.NoteDownloaded, Detail: "certificate of subject " + id + " downloaded", Cause: domain.CauseUser(u.Name)}); err != nil {
 		h.fail(w, r, err)
 		return
 	}

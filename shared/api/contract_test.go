@@ -291,7 +291,7 @@ func TestTriageRoutes(t *testing.T) {
 	}
 	viewed := false
 	for _, e := range must(run.Store.Events(ctx, prato, it.ID)) {
-		viewed = viewed || (e.State == "viewed" && e.Cause == domain.CauseUser(protocolUser(prato).Name))
+		viewed = viewed || (e.Note == domain.NoteMessageRead && e.Cause == domain.CauseUser(protocolUser(prato).Name))
 	}
 	if !viewed {
 		t.Error("reading the message left no trace in the audit trail")

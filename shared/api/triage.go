@@ -58,8 +58,8 @@ func (h *Handler) getTriageMessage(w http.ResponseWriter, r *http.Request, u Use
 		h.fail(w, r, err)
 		return
 	}
-	if err := h.cfg.Store.AppendEvent(ctx, domain.Event{Tenant: u.Tenant, Subject: it.ID, At: h.now().UTC(), State: "viewed",
-		Detail: "message of triage item " + it.ID + " read", Cause: domain.CauseUser(u.Name)}); err != nil {
+	if err := h.cfg.Store.AppendEvent(ctx, domain.Event{Tenant: u.Tenant, Subject: it.ID, At: h.now().UTC(), State: string(it.State),
+		Note: domain.NoteMessageRead, Detail: "message of triage item " + it.ID + " read", Cause: domain.CauseUser(u.Name)}); err != nil {
 		h.fail(w, r, err)
 		return
 	}

@@ -10,11 +10,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/namelist"
 	"github.com/casellario-pec/casellario/shared/s3docs"
+	"github.com/casellario-pec/casellario/shared/trace"
 	"github.com/casellario-pec/casellario/shared/uploads"
 	"github.com/casellario-pec/casellario/shared/validate"
 )
@@ -25,26 +25,6 @@ import (
 type uploadAnswer struct {
 	Upload     uploadView `json:"upload"`
 	Validation any        `json:"validation"`
-}
-
-type uploadView struct {
-	ID         string             `json:"id"`
-	Office     string             `json:"office"`
-	State      domain.UploadState `json:"state"`
-	Counts     domain.Counts      `json:"counts"`
-	UploadedBy string             `json:"uploaded_by"`
-	FileName   string             `json:"file_name"`
-	Reason     string             `json:"reason"` // in Italian, for the clerk
-	Code       domain.ReasonCode  `json:"reason_code,omitempty"`
-	Detail     string             `json:"reason_detail"` // as recorded (English)
-	HasReport  bool               `json:"has_report"`
-	CreatedAt  time.Time          `json:"created_at"`
-	UpdatedAt  time.Time          `json:"updated_at"`
-}
-
-func viewUpload(u domain.Upload) uploadView {
-	return uploadView{ID: u.ID, Office: u.Office, State: u.State, Counts: u.Counts, UploadedBy: u.UploadedBy, FileName: u.FileName,
-		Reason: u.Reason.Italian(), Code: u.Reason.Code, Detail: u.Reason.Detail, HasReport: u.ReportKey != "", CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
 }
 
 var contentTypes = map[string]string{
@@ -224,7 +204,7 @@ func (h *Handler) postUpload(w http.ResponseWriter, r *http.Request, u User) {
 		up.Counts = domain.Counts{Rows: rep.Summary.Rows, Valid: rep.Summary.Valid, Invalid: rep.Summary.Invalid, Duplicates: rep.Summary.Duplicates}
 	}
 	w.Header().Set("Location", "/api/v1/uploads/"+up.ID)
-	writeJSON(w, http.StatusCreated, uploadAnswer{Upload: viewUpload(up), Validation: validation})
+	writeJSON(w, http.StatusCreated, uploadAnswer{Upload: h.viewUpload(up), Validation: validation})
 }
 
 func tooLarge(limit int64) string {
@@ -247,7 +227,7 @@ func (h *Handler) listUploads(w http.ResponseWriter, r *http.Request, u User) {
 			return
 		}
 		for _, up := range ups {
-			out = append(out, viewUpload(up))
+			out = append(out, h.viewUpload(up))
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedAt.After(out[j].CreatedAt) })
@@ -255,55 +235,6 @@ func (h *Handler) listUploads(w http.ResponseWriter, r *http.Request, u User) {
 		out = out[:100]
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"uploads": out})
-}
-
-// personView is one person of an upload or batch, for the clerk who asked.
-type personView struct {
-	ID          string              `json:"id"` // subject id: <upload>-<row>
-	Upload      string              `json:"upload"`
-	Row         int                 `json:"row"`
-	Surname     string              `json:"surname"`
-	Name        string              `json:"name"`
-	FiscalCode  string              `json:"fiscal_code"`
-	State       domain.PersonState  `json:"state"`
-	Batch       string              `json:"batch"`
-	Reason      string              `json:"reason"` // in Italian, for the clerk
-	Code        domain.ReasonCode   `json:"reason_code,omitempty"`
-	Detail      string              `json:"reason_detail"` // as recorded (English)
-	Certificate *certificateSummary `json:"certificate"`
-}
-
-type certificateSummary struct {
-	Outcome    domain.Outcome `json:"outcome"`
-	ReceivedAt time.Time      `json:"received_at"`
-}
-
-func viewPeople(subjects []domain.Subject) []personView {
-	out := make([]personView, 0, len(subjects))
-	for _, s := range subjects {
-		p := personView{ID: s.ID, Upload: s.Upload, Row: s.Row, Surname: s.Person.Surname, Name: s.Person.Name,
-			FiscalCode: s.Person.FiscalCode, State: s.State, Batch: s.Batch, Reason: s.Reason.Italian(), Code: s.Reason.Code, Detail: s.Reason.Detail}
-		if s.Certificate != nil {
-			p.Certificate = &certificateSummary{s.Certificate.Outcome, s.Certificate.ReceivedAt}
-		}
-		out = append(out, p)
-	}
-	return out
-}
-
-type eventView struct {
-	At     time.Time `json:"at"`
-	State  string    `json:"state"`
-	Detail string    `json:"detail"`
-	About  string    `json:"about,omitempty"`
-}
-
-func viewEvents(evs []domain.Event) []eventView {
-	out := make([]eventView, 0, len(evs))
-	for _, e := range evs {
-		out = append(out, eventView{e.At, e.State, e.Detail, e.About})
-	}
-	return out
 }
 
 // upload reads an upload the user may see; anything else is ENOTFOUND.
@@ -328,17 +259,17 @@ func (h *Handler) getUpload(w http.ResponseWriter, r *http.Request, u User) {
 		h.fail(w, r, err)
 		return
 	}
-	subjects, err := h.cfg.Store.SubjectsOfUpload(r.Context(), u.Tenant, up.ID)
+	l, err := trace.OfUpload(r.Context(), h.cfg.Store, u.Tenant, up.ID)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	evs, err := h.cfg.Store.Events(r.Context(), u.Tenant, up.ID)
-	if err != nil {
-		h.fail(w, r, err)
-		return
+	requests := make([]listRequestView, 0, len(l.Requests))
+	for _, rq := range l.Requests {
+		requests = append(requests, listRequestView{h.viewBatch(rq.Batch), rq.People})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"upload": viewUpload(up), "people": viewPeople(subjects), "events": viewEvents(evs)})
+	writeJSON(w, http.StatusOK, map[string]any{"upload": h.viewUpload(l.Upload), "requests": requests,
+		"people": viewPeople(l.People), "events": viewEvents(l.Events)})
 }
 
 func (h *Handler) getReport(w http.ResponseWriter, r *http.Request, u User) {

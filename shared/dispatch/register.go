@@ -67,7 +67,7 @@ func (r *run) register(ctx context.Context, t tenants.Tenant, o *tenants.Office,
 		if protocol.IsTemporary(err) {
 			log.WarnContext(ctx, "register unavailable; retried next run", "err", err)
 			sum.Retried++
-			return b, true, r.note(ctx, b, "registration failed temporarily, retried next run: "+err.Error())
+			return b, true, r.note(ctx, b, domain.NoteRegisterRetry, "registration failed temporarily, retried next run: "+err.Error())
 		}
 		log.ErrorContext(ctx, "register refused the batch", "err", err)
 		return b, true, r.fail(ctx, t, b, domain.Because(domain.ReasonRegisterRefused, "protocol registration refused: "+err.Error()), sum)
@@ -101,10 +101,10 @@ func (x httpRegister) Register(ctx context.Context, req protocol.Request) (domai
 	return protocol.HTTP{URL: x.t.Protocol.URL, Token: token}.Register(ctx, req)
 }
 
-// note files an event about a batch at the current time.
-func (r *run) note(ctx context.Context, b domain.Batch, detail string) error {
+// note files a note about a batch at the current time.
+func (r *run) note(ctx context.Context, b domain.Batch, note domain.NoteCode, detail string) error {
 	return r.h.Store.AppendEvent(ctx, domain.Event{Tenant: b.Tenant, Subject: b.ID, At: r.h.now().UTC(), State: string(b.State),
-		Detail: detail, Cause: r.cause})
+		Note: note, Detail: detail, Cause: r.cause})
 }
 
 // fail fails a batch and its people (see the package doc).

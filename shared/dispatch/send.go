@@ -95,7 +95,7 @@ func (r *run) recover(ctx context.Context, t tenants.Tenant, b domain.Batch, log
 		sum.Waiting++
 		return true, nil
 	}
-	return false, r.note(ctx, b, "sending again the stored message, same Message-ID "+b.MessageID+
+	return false, r.note(ctx, b, domain.NoteResent, "sending again the stored message, same Message-ID "+b.MessageID+
 		": no receipt found for the previous submission")
 }
 
@@ -125,11 +125,11 @@ func (r *run) submit(ctx context.Context, t tenants.Tenant, b domain.Batch, raw 
 			}
 			log.WarnContext(ctx, "sending failed, nothing sent; retried next run", "err", err)
 			sum.Retried++
-			return r.note(ctx, b, "sending failed, nothing sent; retried next run: "+err.Error())
+			return r.note(ctx, b, domain.NoteSendRetry, "sending failed, nothing sent; retried next run: "+err.Error())
 		}
 		log.WarnContext(ctx, "sending interrupted, outcome unknown; checked against the receipts next run", "err", err)
 		sum.Retried++
-		return r.note(ctx, b, "sending interrupted, outcome unknown; the next run looks for the acceptance receipt: "+err.Error())
+		return r.note(ctx, b, domain.NoteSendUnknown, "sending interrupted, outcome unknown; the next run looks for the acceptance receipt: "+err.Error())
 	}
 	nb, err := h.Store.AdvanceBatch(ctx, domain.BatchChange{Tenant: t.ID, ID: b.ID, From: domain.BatchProtocolled, To: domain.BatchSent,
 		Cause: r.cause})

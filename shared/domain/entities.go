@@ -216,8 +216,9 @@ type Event struct {
 	Subject string    `json:"-"`               // upload id or batch id the event is filed under
 	About   string    `json:"about,omitempty"` // subject id when the event concerns one person
 	At      time.Time `json:"at"`
-	State   string    `json:"state"`  // the new state word (batch, upload or person state)
-	Detail  string    `json:"detail"` // English, for operators; never personal data
+	State   string    `json:"state"`          // the new state word (batch, upload or person state), or the state a note is filed in
+	Note    NoteCode  `json:"note,omitempty"` // set on a note (no state change): what it is about
+	Detail  string    `json:"detail"`         // English, for operators; never personal data
 	Cause   Cause     `json:"cause"`
 }
 

@@ -129,7 +129,7 @@ func (h *Handler) certificates(ctx context.Context, t *tenants.Tenant, m *pec.Me
 		ev.why = append(ev.why, "every certificate names a person of the request")
 	}
 	if err := h.Store.AppendEvent(ctx, domain.Event{Tenant: t.ID, Subject: b.ID, At: at, State: string(b.State),
-		Detail: "reply from the Procura attributed: " + strings.Join(ev.why, "; "), Cause: cause}); err != nil {
+		Note: domain.NoteReplyAttributed, Detail: "reply from the Procura attributed: " + strings.Join(ev.why, "; "), Cause: cause}); err != nil {
 		return res, err
 	}
 	certify := func(i int, data []byte, outcome domain.Outcome) error {

@@ -151,7 +151,7 @@ func (h *Handler) advance(ctx context.Context, b domain.Batch, to domain.BatchSt
 		}
 		if !b.State.CanAdvance(to) {
 			err := h.Store.AppendEvent(ctx, domain.Event{Tenant: b.Tenant, Subject: b.ID, At: at, State: string(b.State),
-				Detail: fmt.Sprintf("%s read while %s: no change", firstNonEmpty(detail, reason.String()), b.State), Cause: cause})
+				Note: domain.NoteLateReceipt, Detail: fmt.Sprintf("%s read while %s: no change", firstNonEmpty(detail, reason.String()), b.State), Cause: cause})
 			return b, false, err
 		}
 		nb, err := h.Store.AdvanceBatch(ctx, domain.BatchChange{Tenant: b.Tenant, ID: b.ID, From: b.State, To: to, Reason: reason,

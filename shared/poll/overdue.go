@@ -49,7 +49,7 @@ func (h *Handler) checkOverdue(ctx context.Context, t *tenants.Tenant, cause dom
 			}
 		}
 		if err := h.Store.AppendEvent(ctx, domain.Event{Tenant: t.ID, Subject: b.ID, At: b.UpdatedAt.Add(after), State: string(b.State),
-			Detail: detail, Cause: cause}); err != nil {
+			Note: domain.NoteOverdue, Detail: detail, Cause: cause}); err != nil {
 			return n, overdue, err
 		}
 		h.log().WarnContext(ctx, "batch overdue", "tenant", t.ID, "batch", b.ID)

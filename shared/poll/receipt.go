@@ -58,11 +58,11 @@ func (h *Handler) receipt(ctx context.Context, t *tenants.Tenant, m *pec.Message
 		return res, err
 	case pec.KindPresaInCarico:
 		return res, h.Store.AppendEvent(ctx, domain.Event{Tenant: t.ID, Subject: b.ID, At: at, State: string(b.State),
-			Detail: "taken in charge by the recipient's provider (presa-in-carico)", Cause: cause})
+			Note: domain.NoteTakenInCharge, Detail: "taken in charge by the recipient's provider (presa-in-carico)", Cause: cause})
 	case pec.KindPreavvisoErroreConsegna:
 		log.WarnContext(ctx, "delivery warning (preavviso di mancata consegna)")
 		err := h.Store.AppendEvent(ctx, domain.Event{Tenant: t.ID, Subject: b.ID, At: at, State: string(b.State),
-			Detail: "warning: no delivery receipt within 12 hours (preavviso-errore-consegna)", Cause: cause})
+			Note: domain.NoteDeliveryWarning, Detail: "warning: no delivery receipt within 12 hours (preavviso-errore-consegna)", Cause: cause})
 		if err == nil {
 			h.notify(ctx, notice.Event{Kind: notice.NotDelivered, Tenant: t.ID, Office: b.Office, Batch: b.ID})
 		}

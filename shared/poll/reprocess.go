@@ -65,7 +65,7 @@ func (h *Handler) Assign(ctx context.Context, tenant, triageID, batch string, o 
 	}
 	// Recorded before handling: the audit trail says who attributed it, and why.
 	if err := h.Store.AppendEvent(ctx, domain.Event{Tenant: tenant, Subject: b.ID, At: h.now().UTC(), State: string(b.State),
-		Detail: "message " + it.MessageID + " from triage " + note, Cause: cause}); err != nil {
+		Note: domain.NoteFromTriage, Detail: "message " + it.MessageID + " from triage " + note, Cause: cause}); err != nil {
 		return out, err
 	}
 	res, err := h.process(ctx, t, m, nil, &b, cause)

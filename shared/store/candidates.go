@@ -36,7 +36,7 @@ func (s *Dynamo) AddCandidate(ctx context.Context, tenant, id string, c domain.C
 	}
 	cands := append(slices.Clone(sub.Candidates), c)
 	detail := fmt.Sprintf("row %d: another certificate received (%s, SHA-256 %.12s), different from the one that stands: kept as a candidate", it.Row, c.Outcome, c.SHA256)
-	return s.rewriteCertificates(ctx, it, *sub.Certificate, cands, detail, cause)
+	return s.rewriteCertificates(ctx, it, *sub.Certificate, cands, domain.NoteCandidate, detail, cause)
 }
 
 // ChooseCertificate makes the certificate with SHA-256 sha the one that stands.
@@ -69,12 +69,12 @@ func (s *Dynamo) ChooseCertificate(ctx context.Context, tenant, id, sha, note st
 	if note != "" {
 		detail += ": " + note
 	}
-	return s.rewriteCertificates(ctx, it, chosen, cands, detail, cause)
+	return s.rewriteCertificates(ctx, it, chosen, cands, domain.NoteChosen, detail, cause)
 }
 
 // rewriteCertificates stores the standing certificate and the candidates
 // of a subject (conditional on its version) and files the event.
-func (s *Dynamo) rewriteCertificates(ctx context.Context, it subjectItem, cert domain.Certificate, cands []domain.Certificate, detail string, cause domain.Cause) (domain.Subject, error) {
+func (s *Dynamo) rewriteCertificates(ctx context.Context, it subjectItem, cert domain.Certificate, cands []domain.Certificate, note domain.NoteCode, detail string, cause domain.Cause) (domain.Subject, error) {
 	cb, _ := json.Marshal(cert)
 	lb, _ := json.Marshal(cands)
 	now := s.now()
@@ -95,5 +95,5 @@ func (s *Dynamo) rewriteCertificates(ctx context.Context, it subjectItem, cert d
 		return sub, err
 	}
 	return sub, s.fileEvent(ctx, domain.Event{Tenant: it.Tenant, Subject: it.Upload, About: sub.ID, At: now, State: it.State,
-		Detail: detail, Cause: cause}, it.TTL)
+		Note: note, Detail: detail, Cause: cause}, it.TTL)
 }

@@ -19,7 +19,7 @@ func (s *Dynamo) fileEvent(ctx context.Context, e domain.Event, ttl int64) error
 	at := e.At.UTC().Truncate(time.Microsecond)
 	it := eventItem{
 		PK: eventPK(e.Tenant, e.Subject), SK: at.Format(keyTime) + "#" + hash16(e.About, e.State, e.Detail, string(e.Cause)),
-		Type: "event", About: e.About, At: at, State: e.State, Detail: e.Detail, Cause: string(e.Cause), TTL: ttl,
+		Type: "event", About: e.About, At: at, State: e.State, Note: string(e.Note), Detail: e.Detail, Cause: string(e.Cause), TTL: ttl,
 	}
 	_, err := s.putNew(ctx, it)
 	return err
@@ -59,7 +59,7 @@ func (s *Dynamo) Events(ctx context.Context, tenant, subject string) ([]domain.E
 		}
 		for _, it := range page {
 			out = append(out, domain.Event{Tenant: tenant, Subject: subject, About: it.About, At: it.At,
-				State: it.State, Detail: it.Detail, Cause: domain.Cause(it.Cause)})
+				State: it.State, Note: domain.NoteCode(it.Note), Detail: it.Detail, Cause: domain.Cause(it.Cause)})
 		}
 		return true, nil
 	})

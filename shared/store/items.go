@@ -154,6 +154,7 @@ type eventItem struct {
 	About  string    `dynamodbav:"about,omitempty"`
 	At     time.Time `dynamodbav:"at"`
 	State  string    `dynamodbav:"state"`
+	Note   string    `dynamodbav:"note,omitempty"`
 	Detail string    `dynamodbav:"detail"`
 	Cause  string    `dynamodbav:"cause"`
 	TTL    int64     `dynamodbav:"ttl,omitempty"`
