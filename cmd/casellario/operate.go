@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/namelist"
@@ -25,7 +23,6 @@ import (
 func init() {
 	register("submit", command{summary: "upload a name list for an office; prints the upload id", run: runSubmit})
 	register("dispatch", command{summary: "run dispatch now (--now): batch, protocol and send pending people", run: runDispatch})
-	register("status", command{summary: "show an upload or a batch: state, protocol, people, events", run: runStatus})
 }
 
 func runSubmit(ctx context.Context, e env, args []string) int {
@@ -159,150 +156,4 @@ func runDispatch(ctx context.Context, e env, args []string) int {
 		return 1
 	}
 	return 0
-}
-
-// statusView is the JSON of `casellario status --json`: a contract.
-type statusView struct {
-	ID        string         `json:"id"`
-	Tenant    string         `json:"tenant"`
-	Office    string         `json:"office"`
-	State     string         `json:"state"`
-	Protocol  statusProtocol `json:"protocol"`
-	MessageID string         `json:"message_id"`
-	People    []statusPerson `json:"people"`
-	Events    []statusEvent  `json:"events"`
-}
-
-type statusProtocol struct {
-	Number string `json:"number"`
-	Date   string `json:"date"`
-}
-
-type statusPerson struct {
-	Row         int                `json:"row"`
-	FiscalCode  string             `json:"fiscal_code"`
-	State       string             `json:"state"`
-	Certificate *statusCertificate `json:"certificate"`
-}
-
-type statusCertificate struct {
-	Outcome string `json:"outcome"`
-	SHA256  string `json:"sha256"`
-}
-
-type statusEvent struct {
-	At     string `json:"at"`
-	State  string `json:"state"`
-	Detail string `json:"detail"`
-}
-
-func runStatus(ctx context.Context, e env, args []string) int {
-	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	asJSON := fs.Bool("json", false, "print JSON (a stable contract)")
-	tenant := fs.String("tenant", os.Getenv("CASELLARIO_TENANT"), "tenant of the id; default: every tenant configured is tried")
-	endpoints := endpointsFlag(fs)
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() != 1 || !domain.ValidID(fs.Arg(0)) {
-		fmt.Fprintln(e.stderr, "usage: casellario status [--json] [--tenant T] [--endpoints FILE] ID   (an upload or batch id)")
-		return 2
-	}
-	t, err := openTarget(ctx, *endpoints)
-	if err != nil {
-		fmt.Fprintln(e.stderr, "casellario status:", err)
-		return 1
-	}
-	var ids []string
-	if *tenant != "" {
-		ids = []string{*tenant}
-	} else {
-		for _, tt := range t.tenants.Tenants {
-			ids = append(ids, tt.ID)
-		}
-	}
-	for _, tid := range ids {
-		v, err := loadStatus(ctx, t, tid, fs.Arg(0))
-		if domain.ErrorCode(err) == domain.ENOTFOUND {
-			continue
-		}
-		if err != nil {
-			fmt.Fprintln(e.stderr, "casellario status:", err)
-			return 1
-		}
-		if *asJSON {
-			enc := json.NewEncoder(e.stdout)
-			enc.SetEscapeHTML(false)
-			_ = enc.Encode(v)
-		} else {
-			printStatus(e.stdout, v)
-		}
-		return 0
-	}
-	fmt.Fprintf(e.stderr, "casellario status: no upload or batch %s\n", fs.Arg(0))
-	return 1
-}
-
-// loadStatus reads an upload or, failing that, a batch.
-func loadStatus(ctx context.Context, t *target, tenant, id string) (statusView, error) {
-	v := statusView{ID: id, Tenant: tenant, People: []statusPerson{}, Events: []statusEvent{}}
-	var subjects []domain.Subject
-	if u, err := t.store.GetUpload(ctx, tenant, id); err == nil {
-		v.Office, v.State = u.Office, string(u.State)
-		if subjects, err = t.store.SubjectsOfUpload(ctx, tenant, id); err != nil {
-			return v, err
-		}
-	} else if domain.ErrorCode(err) != domain.ENOTFOUND {
-		return v, err
-	} else {
-		b, err := t.store.GetBatch(ctx, tenant, id)
-		if err != nil {
-			return v, err
-		}
-		v.Office, v.State, v.MessageID = b.Office, string(b.State), b.MessageID
-		v.Protocol = statusProtocol{b.Protocol.Number, b.Protocol.Date.String()}
-		if subjects, err = t.store.SubjectsOfBatch(ctx, tenant, id); err != nil {
-			return v, err
-		}
-	}
-	for _, s := range subjects {
-		p := statusPerson{Row: s.Row, FiscalCode: s.Person.FiscalCode, State: string(s.State)}
-		if s.Certificate != nil {
-			p.Certificate = &statusCertificate{string(s.Certificate.Outcome), s.Certificate.SHA256}
-		}
-		v.People = append(v.People, p)
-	}
-	events, err := t.store.Events(ctx, tenant, id)
-	if err != nil {
-		return v, err
-	}
-	for _, ev := range events {
-		v.Events = append(v.Events, statusEvent{ev.At.UTC().Format(time.RFC3339), ev.State, ev.Detail})
-	}
-	return v, nil
-}
-
-func printStatus(w io.Writer, v statusView) {
-	fmt.Fprintf(w, "%s  %s/%s  state: %s\n", v.ID, v.Tenant, v.Office, v.State)
-	if v.Protocol.Number != "" {
-		fmt.Fprintf(w, "protocol: n. %s of %s\n", v.Protocol.Number, v.Protocol.Date)
-	}
-	if v.MessageID != "" {
-		fmt.Fprintf(w, "message-id: %s\n", v.MessageID)
-	}
-	counts := map[string]int{}
-	for _, p := range v.People {
-		counts[p.State]++
-	}
-	fmt.Fprintf(w, "people: %d", len(v.People))
-	for _, s := range []domain.PersonState{domain.PersonPending, domain.PersonBatched, domain.PersonCertified, domain.PersonFailed} {
-		if counts[string(s)] > 0 {
-			fmt.Fprintf(w, ", %d %s", counts[string(s)], s)
-		}
-	}
-	fmt.Fprintln(w)
-	for _, ev := range v.Events {
-		fmt.Fprintf(w, "  %s  %-12s %s\n", ev.At, ev.State, ev.Detail)
-	}
 }

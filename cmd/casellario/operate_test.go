@@ -43,7 +43,9 @@ func TestOperatorCommands(t *testing.T) {
 		{"endpoints file missing", []string{"submit", "--endpoints", filepath.Join(dir, "x.json"), "--office", "SUAP", "testdata/mistakes-bom.csv"}, 1, "local run"},
 		{"dispatch without --now", []string{"dispatch", "--endpoints", ep}, 2, "usage"},
 		{"status of a bad id", []string{"status", "--endpoints", ep, "nope"}, 2, "usage"},
-		{"status of an unknown id", []string{"status", "--endpoints", ep, domain.NewID()}, 1, "no upload or batch"},
+		{"status of an unknown id", []string{"status", "--endpoints", ep, domain.NewID()}, 1, "no upload or request"},
+		{"status of an unknown protocol number", []string{"status", "--endpoints", ep, "9999999"}, 1, "no request registered as 9999999"},
+		{"status of two things", []string{"status", "--endpoints", ep, "1", "2"}, 2, "give one"},
 	}
 	for _, tt := range usage {
 		t.Run(tt.name, func(t *testing.T) {
@@ -101,7 +103,35 @@ func TestOperatorCommands(t *testing.T) {
 		}
 	}
 	code, out, _ = runCLI(t, "status", "--endpoints", ep, batches[0].ID)
-	if code != 0 || !strings.Contains(out, "protocol: n. "+bs.Protocol.Number) {
+	if code != 0 || !strings.Contains(out, "protocol: n. "+bs.Protocol.Number) || !strings.Contains(out, "valid-windows1252.csv") {
 		t.Errorf("human status: %s", out)
+	}
+	if len(bs.Lists) != 1 || bs.Lists[0].ID != upload || bs.Lists[0].FileName != "valid-windows1252.csv" {
+		t.Errorf("the request's lists %+v", bs.Lists)
+	}
+
+	// The list now names its request, and the request is found by its number.
+	code, out, _ = runCLI(t, "status", "--json", "--endpoints", ep, upload)
+	st = statusView{}
+	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || len(st.Batches) != 1 {
+		t.Fatalf("upload status: exit %d %s", code, out)
+	}
+	if b := st.Batches[0]; b.ID != batches[0].ID || b.Protocol != bs.Protocol || b.MessageID != bs.MessageID || b.People != 3 || b.State != "sent" {
+		t.Errorf("upload's request %+v, want %s %+v", b, batches[0].ID, bs.Protocol)
+	}
+	var italian bool
+	for _, ev := range st.Events {
+		italian = italian || ev.Text == "Elenco ricevuto"
+	}
+	if !italian {
+		t.Errorf("events without their Italian text: %+v", st.Events)
+	}
+	n := strings.TrimLeft(bs.Protocol.Number, "0")
+	for _, ref := range []string{bs.Protocol.Number, n, "CPEC-" + bs.Protocol.Number} {
+		code, out, errs = runCLI(t, "status", "--json", "--endpoints", ep, "--year", bs.Protocol.Date[:4], ref)
+		var byNumber statusView
+		if code != 0 || json.Unmarshal([]byte(out), &byNumber) != nil || byNumber.ID != batches[0].ID {
+			t.Errorf("status %s: exit %d %s %s", ref, code, out, errs)
+		}
 	}
 }
