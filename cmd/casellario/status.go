@@ -71,8 +71,8 @@ type statusCertificate struct {
 type statusEvent struct {
 	At     string `json:"at"`
 	State  string `json:"state"`
-	Detail string `json:"detail"`         // English, for operators
-	Text   string `json:"text"`           // Italian, as the office's page shows it
+	Detail string `json:"detail"`          // English, for operators
+	Text   string `json:"text"`            // Italian, as the office's page shows it
 	About  string `json:"about,omitempty"` // the person's subject id
 }
 

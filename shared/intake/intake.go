@@ -449,4 +449,3 @@ func RefusedCSV(name string, data []byte, rep *validate.Report, opts namelist.Op
 	w.Flush()
 	return b.Bytes(), w.Error()
 }
-
