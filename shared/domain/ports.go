@@ -12,9 +12,13 @@ import (
 type UploadStore interface {
 	// CreateUpload stores a new upload in state received. Idempotent: the same
 	// upload again (same id, key, object version and SHA-256) returns the stored
-	// one; a different upload with that id is ECONFLICT. An upload recorded
-	// before its object was stored (by the API: no object version yet) is
-	// completed with the version of the same key and SHA-256.
+	// one; a different upload with that id is ECONFLICT. An upload may be
+	// recorded before its object is stored: by the API or the CLI with its
+	// SHA-256 and no object version, or for a presigned PUT with neither
+	// (the content is not known yet). Creating it again with the object's
+	// version and SHA-256 (intake) completes the record; a SHA-256 that
+	// differs from a recorded one is ECONFLICT. Without a SHA-256 the object
+	// version must be empty too.
 	CreateUpload(ctx context.Context, u Upload, cause Cause) (Upload, error)
 	// ClaimManualProtocol reserves a number the protocol office gave by hand
 	// for one upload: ECONFLICT when another upload has it already (the same

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/casellario-pec/casellario/shared/domain"
+	"github.com/casellario-pec/casellario/shared/s3docs"
 	"github.com/casellario-pec/casellario/shared/tenants"
 )
 
@@ -23,6 +24,9 @@ const (
 	// rejected, so that the office hears of it and uploads the list again.
 	GiveUpAfter = 6 * time.Hour
 	sweepLimit  = 100
+	// AwaitPresigned: an upload recorded for a presigned PUT (no SHA-256
+	// yet) is left alone while its URL may still be used, and a little more.
+	AwaitPresigned = s3docs.MaxPresign + SweepAfter
 )
 
 // SweepSummary is what a sweep did.
@@ -52,6 +56,9 @@ func (h *Handler) Sweep(ctx context.Context, cause domain.Cause) (SweepSummary, 
 		for _, u := range ups {
 			if now.Sub(u.CreatedAt) < SweepAfter {
 				continue
+			}
+			if u.SHA256 == "" && now.Sub(u.CreatedAt) < AwaitPresigned {
+				continue // a presigned upload whose PUT may still come
 			}
 			sum.Found++
 			h.sweepOne(ctx, t, u, now, cause, &sum)

@@ -201,3 +201,84 @@ func TestMetadata(t *testing.T) {
 		}
 	}
 }
+
+func TestPresignPut(t *testing.T) {
+	env := testenv.New(t)
+	ctx := context.Background()
+	body := []byte("Cognome;Nome\nROSSI;MARIO\n")
+	for _, sse := range []string{s3docs.SSEKMS, s3docs.SSES3, s3docs.SSENone} {
+		t.Run(sse, func(t *testing.T) {
+			d := s3docs.New(env.S3, s3docs.Options{UploadsBucket: env.Uploads, DocumentsBucket: env.Documents, SSE: sse, KMSKeyID: "alias/casellario"})
+			ref := d.Upload(s3docs.UploadKey("c_g999", "SUAP", domain.NewID(), "csv"))
+			now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+			p, err := d.PresignPut(ctx, ref, "text/csv", int64(len(body)), map[string]string{"Uploaded-By": "suap@c_g999"}, 0, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]string{"Content-Type": "text/csv", "X-Amz-Meta-Uploaded-By": "suap@c_g999"}
+			switch sse {
+			case s3docs.SSEKMS:
+				want["X-Amz-Server-Side-Encryption"] = "aws:kms"
+				want["X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id"] = "alias/casellario"
+			case s3docs.SSES3:
+				want["X-Amz-Server-Side-Encryption"] = "AES256"
+			}
+			if p.Method != http.MethodPut || !p.ExpiresAt.Equal(now.Add(15*time.Minute)) || len(p.Header) != len(want) {
+				t.Fatalf("%+v", p)
+			}
+			for k, v := range want {
+				if p.Header[k] != v {
+					t.Errorf("header %s = %q, want %q", k, p.Header[k], v)
+				}
+			}
+			for _, q := range []string{"X-Amz-Signature=", "content-length", "X-Amz-Expires=900"} {
+				if !strings.Contains(p.URL, q) {
+					t.Errorf("URL lacks %s: %s", q, p.URL)
+				}
+			}
+			if strings.Contains(strings.ToLower(p.URL), "checksum") {
+				t.Errorf("URL signs a checksum of an empty body: %s", p.URL)
+			}
+			req, _ := http.NewRequest(p.Method, p.URL, bytes.NewReader(body))
+			for k, v := range p.Header {
+				req.Header.Set(k, v)
+			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != 200 {
+				t.Fatalf("PUT: %d", res.StatusCode)
+			}
+			got, obj, err := d.GetBytes(ctx, ref)
+			if err != nil || !bytes.Equal(got, body) || obj.Metadata["uploaded-by"] != "suap@c_g999" || obj.SHA256 != "" {
+				t.Fatalf("stored %q %+v %v", got, obj, err)
+			}
+		})
+	}
+}
+
+func TestPresignPutErrors(t *testing.T) {
+	env := testenv.New(t)
+	d := s3docs.New(env.S3, s3docs.Options{UploadsBucket: env.Uploads, DocumentsBucket: env.Documents})
+	ok := d.Upload(s3docs.UploadKey("c_g999", "SUAP", domain.NewID(), "csv"))
+	for _, tt := range []struct {
+		name string
+		ref  s3docs.Ref
+		size int64
+		ttl  time.Duration
+	}{
+		{"unsafe key", d.Upload("c_g999/../x.csv"), 10, 0},
+		{"empty", ok, 0, 0},
+		{"too large", ok, s3docs.MaxObjectSize + 1, 0},
+		{"too long", ok, 10, 2 * time.Hour},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := d.PresignPut(context.Background(), tt.ref, "text/csv", tt.size, nil, tt.ttl, time.Now())
+			if domain.ErrorCode(err) != domain.EINVALID {
+				t.Fatalf("%v", err)
+			}
+		})
+	}
+}

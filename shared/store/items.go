@@ -22,7 +22,7 @@ type uploadItem struct {
 	Office        string    `dynamodbav:"office"`
 	Key           string    `dynamodbav:"key"`
 	ObjectVersion string    `dynamodbav:"object_version,omitempty"`
-	SHA256        string    `dynamodbav:"sha256"`
+	SHA256        string    `dynamodbav:"sha256,omitempty"` // empty until the object of a presigned upload is read
 	UploadedBy    string    `dynamodbav:"uploaded_by,omitempty"`
 	FileName      string    `dynamodbav:"file_name,omitempty"`
 	State         string    `dynamodbav:"state"`

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -25,8 +26,13 @@ func (s *Dynamo) CreateUpload(ctx context.Context, u domain.Upload, cause domain
 			return domain.Upload{}, err
 		}
 	}
-	if u.Key == "" || !sha256RE.MatchString(u.SHA256) {
-		return domain.Upload{}, domain.Errorf(domain.EINVALID, "upload %s: key and a lowercase hex SHA-256 are required", u.ID)
+	switch {
+	case u.Key == "":
+		return domain.Upload{}, domain.Errorf(domain.EINVALID, "upload %s: a key is required", u.ID)
+	case u.SHA256 == "" && u.ObjectVersion != "":
+		return domain.Upload{}, domain.Errorf(domain.EINVALID, "upload %s: an object version without its SHA-256", u.ID)
+	case u.SHA256 != "" && !sha256RE.MatchString(u.SHA256):
+		return domain.Upload{}, domain.Errorf(domain.EINVALID, "upload %s: the SHA-256 must be lowercase hex", u.ID)
 	}
 	now := s.now()
 	it := uploadItem{
@@ -48,29 +54,46 @@ func (s *Dynamo) CreateUpload(ctx context.Context, u domain.Upload, cause domain
 		return domain.Upload{}, err
 	}
 	if !ok {
-		if _, err := s.getItem(ctx, it.PK, it.SK, &it); err != nil {
+		// Into a fresh item: attributes the stored one lacks must read empty.
+		var cur uploadItem
+		if _, err := s.getItem(ctx, it.PK, it.SK, &cur); err != nil {
 			return domain.Upload{}, err
 		}
-		if it.Office != u.Office || it.Key != u.Key || it.SHA256 != u.SHA256 {
+		it = cur
+		if it.Office != u.Office || it.Key != u.Key || (u.SHA256 != "" && it.SHA256 != "" && it.SHA256 != u.SHA256) {
 			return domain.Upload{}, domain.Errorf(domain.ECONFLICT, "upload %s exists for another object", u.ID)
 		}
+		needSHA := it.SHA256 == "" && u.SHA256 != ""
+		needVer := it.ObjectVersion == "" && u.ObjectVersion != ""
 		switch {
-		case it.ObjectVersion == u.ObjectVersion:
-		case it.ObjectVersion == "" && u.ObjectVersion != "":
-			// Recorded by the API before its object existed: now it does.
+		case u.SHA256 == "":
+			// The record made before its object, asked for again: it stands.
+		case it.ObjectVersion != "" && it.ObjectVersion != u.ObjectVersion:
+			return domain.Upload{}, domain.Errorf(domain.ECONFLICT, "upload %s exists for another object version", u.ID)
+		case needSHA || needVer:
+			// Recorded before its object existed (by the API or the CLI; a
+			// presigned upload without even its SHA-256): now it does.
+			up := update{pk: it.PK, sk: it.SK,
+				cond: "(attribute_not_exists(object_version) OR object_version = :empty OR object_version = :v) AND " +
+					"(attribute_not_exists(sha256) OR sha256 = :empty OR sha256 = :sha)",
+				values: map[string]types.AttributeValue{":v": str(u.ObjectVersion), ":sha": str(u.SHA256), ":empty": str("")}}
+			var set []string
+			if needVer {
+				set = append(set, "object_version = :v")
+			}
+			if needSHA {
+				set = append(set, "sha256 = :sha")
+			}
+			up.expr = "SET " + strings.Join(set, ", ")
 			var out uploadItem
-			ok, err := s.update(ctx, update{pk: it.PK, sk: it.SK, expr: "SET object_version = :v",
-				cond:   "attribute_not_exists(object_version) OR object_version = :empty OR object_version = :v",
-				values: map[string]types.AttributeValue{":v": str(u.ObjectVersion), ":empty": str("")}}, &out)
+			ok, err := s.update(ctx, up, &out)
 			if err != nil {
 				return domain.Upload{}, err
 			}
 			if !ok {
-				return domain.Upload{}, domain.Errorf(domain.ECONFLICT, "upload %s exists for another object version", u.ID)
+				return domain.Upload{}, domain.Errorf(domain.ECONFLICT, "upload %s exists for another object or version", u.ID)
 			}
 			it = out
-		default:
-			return domain.Upload{}, domain.Errorf(domain.ECONFLICT, "upload %s exists for another object version", u.ID)
 		}
 	}
 	return it.domain(), s.fileUploadEvent(ctx, it, string(domain.UploadReceived))

@@ -70,20 +70,7 @@ func Submit(ctx context.Context, st domain.UploadStore, d *s3docs.Docs, s Submis
 		return domain.Upload{}, domain.Errorf(domain.EINVALID, "list format %q", s.Ext)
 	}
 	sum := sha256.Sum256(s.Data)
-	u := domain.Upload{ID: domain.NewID(), Tenant: s.Tenant, Office: s.Office, SHA256: hex.EncodeToString(sum[:]),
-		UploadedBy: s.UploadedBy, FileName: cleanName(s.FileName), Protocol: s.Protocol}
-	u.Key = s3docs.UploadKey(s.Tenant, s.Office, u.ID, s.Ext)
-	if s.Protocol != nil {
-		err := st.ClaimManualProtocol(ctx, s.Tenant, *s.Protocol, u.ID)
-		if domain.ErrorCode(err) == domain.ECONFLICT {
-			return domain.Upload{}, domain.Userf(domain.ECONFLICT, "Il numero di protocollo %s del %d è già stato usato per un altro elenco.",
-				s.Protocol.Number, s.Protocol.Date.Year)
-		}
-		if err != nil {
-			return domain.Upload{}, err
-		}
-	}
-	u, err := st.CreateUpload(ctx, u, cause)
+	u, err := Record(ctx, st, s, hex.EncodeToString(sum[:]), cause)
 	if err != nil {
 		return domain.Upload{}, err
 	}
@@ -97,6 +84,69 @@ func Submit(ctx context.Context, st domain.UploadStore, d *s3docs.Docs, s Submis
 		return domain.Upload{}, err
 	}
 	return u, nil
+}
+
+// Record writes the record of an upload whose object is still to come (its
+// key is s3docs.UploadKey with a new id), claiming its manual number first.
+// sha256hex is the hash of the content, "" when it is not known yet (a
+// presigned PUT): intake completes the record when it reads the object.
+// s.Data is not used. A number another upload has is ECONFLICT, with a
+// message for users; nothing is written then.
+func Record(ctx context.Context, st domain.UploadStore, s Submission, sha256hex string, cause domain.Cause) (domain.Upload, error) {
+	if !s3docs.ValidUploadExt(s.Ext) {
+		return domain.Upload{}, domain.Errorf(domain.EINVALID, "list format %q", s.Ext)
+	}
+	u := domain.Upload{ID: domain.NewID(), Tenant: s.Tenant, Office: s.Office, SHA256: sha256hex,
+		UploadedBy: s.UploadedBy, FileName: cleanName(s.FileName), Protocol: s.Protocol}
+	u.Key = s3docs.UploadKey(s.Tenant, s.Office, u.ID, s.Ext)
+	if s.Protocol != nil {
+		err := st.ClaimManualProtocol(ctx, s.Tenant, *s.Protocol, u.ID)
+		if domain.ErrorCode(err) == domain.ECONFLICT {
+			return domain.Upload{}, domain.Userf(domain.ECONFLICT, "Il numero di protocollo %s del %d è già stato usato per un altro elenco.",
+				s.Protocol.Number, s.Protocol.Date.Year)
+		}
+		if err != nil {
+			return domain.Upload{}, err
+		}
+	}
+	return st.CreateUpload(ctx, u, cause)
+}
+
+// PresignTTL is how long a presigned upload URL lives.
+const PresignTTL = 15 * time.Minute
+
+// Presigned is a recorded upload and the URL its list is to be PUT to.
+type Presigned struct {
+	Upload domain.Upload
+	Put    s3docs.PresignedPut
+}
+
+// Presign records an upload of size bytes (Record, without its SHA-256) and
+// returns a presigned PUT of its object (exactly size bytes, within
+// PresignTTL); the object's S3 event runs intake, as for Submit. It is for
+// lists too large to pass through the API; the caller bounds size by the
+// intake's limit.
+func Presign(ctx context.Context, st domain.UploadStore, d *s3docs.Docs, s Submission, size int64, now time.Time, cause domain.Cause) (Presigned, error) {
+	if !s3docs.ValidUploadExt(s.Ext) {
+		return Presigned{}, domain.Errorf(domain.EINVALID, "list format %q", s.Ext)
+	}
+	if size <= 0 {
+		return Presigned{}, domain.Errorf(domain.EINVALID, "list size %d", size)
+	}
+	u, err := Record(ctx, st, s, "", cause)
+	if err != nil {
+		return Presigned{}, err
+	}
+	p, err := d.PresignPut(ctx, d.Upload(u.Key), ContentTypes[s.Ext], size, map[string]string{MetaUploadedBy: s.UploadedBy}, PresignTTL, now)
+	if err != nil {
+		// Nothing can come to this record now: the office hears of it.
+		if _, rerr := st.AdvanceUpload(context.WithoutCancel(ctx), u.Tenant, u.ID, domain.UploadRejected, nil, "",
+			domain.Because(domain.ReasonUploadNotProcessed, "its upload URL could not be made"), cause); rerr != nil {
+			return Presigned{}, err
+		}
+		return Presigned{}, err
+	}
+	return Presigned{Upload: u, Put: p}, nil
 }
 
 // cleanName keeps a file name printable, without folders, at most
