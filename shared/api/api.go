@@ -123,6 +123,7 @@ func New(cfg Config) *Handler {
 	}
 	auth("GET", v1+"/me", h.getMe)
 	auth("POST", v1+"/uploads", h.postUpload)
+	auth("POST", v1+"/uploads/presign", h.postPresign)
 	auth("GET", v1+"/uploads", h.listUploads)
 	auth("GET", v1+"/uploads/{id}", h.getUpload)
 	auth("GET", v1+"/uploads/{id}/report.json", h.getReport)
