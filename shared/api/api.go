@@ -43,6 +43,7 @@ import (
 
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/namelist"
+	"github.com/casellario-pec/casellario/shared/report"
 	"github.com/casellario-pec/casellario/shared/s3docs"
 	"github.com/casellario-pec/casellario/shared/tenants"
 )
@@ -79,6 +80,11 @@ type Config struct {
 	Read       namelist.Options // upload limits (MaxBytes); zero: namelist defaults
 	Log        *slog.Logger     // nil: slog.Default()
 	Now        func() time.Time // nil: time.Now
+
+	// Usage gives what the deployment used from one instant to another, for
+	// the report's cost per request; nil: the report has no cost figure.
+	Usage        func(ctx context.Context, from, to time.Time) (*report.Usage, error)
+	OverdueAfter time.Duration // the report's overdue threshold (CASELLARIO_OVERDUE_AFTER); 0: report.DefaultOverdueAfter
 }
 
 // Handler is the API and the web page.
@@ -138,6 +144,8 @@ func New(cfg Config) *Handler {
 	auth("POST", v1+"/triage/{id}/assign", h.protocolOnly(h.assignTriage))
 	auth("POST", v1+"/triage/{id}/dismiss", h.protocolOnly(h.dismissTriage))
 	auth("POST", v1+"/triage/{id}/certificate", h.protocolOnly(h.chooseCertificate))
+	auth("GET", v1+"/report", h.protocolOnly(h.getReportJSON))
+	auth("GET", v1+"/report.xlsx", h.protocolOnly(h.getReportXLSX))
 
 	static, _ := fs.Sub(webFS, "web")
 	files := http.FileServerFS(static)

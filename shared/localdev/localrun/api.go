@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/casellario-pec/casellario/shared/api"
+	"github.com/casellario-pec/casellario/shared/report"
 )
 
 // User is a demo user of the local run, for endpoints.json: sign in to the web
@@ -71,7 +72,8 @@ func (r *Run) serveAPI() (string, []User, error) {
 		dev[i] = api.DevUser{User: api.User{Name: u.Name, Tenant: u.Tenant, Office: u.Office, Role: u.Role}, Token: u.Token}
 	}
 	h := api.New(api.Config{Store: r.Store, Triage: r.Store, Docs: r.Docs, Tenants: r.Tenants, Auth: iss.Auth(),
-		Assign: r.pipeline.poll, DevUsers: func() []api.DevUser { return dev }, Log: r.log.With("function", "api")})
+		Assign: r.pipeline.poll, DevUsers: func() []api.DevUser { return dev }, Log: r.log.With("function", "api"),
+		Usage: func(ctx context.Context, _, _ time.Time) (*report.Usage, error) { return r.Usage(ctx) }})
 	addr := r.opts.APIAddr
 	if addr == "" {
 		addr = "127.0.0.1:0"
@@ -84,7 +86,7 @@ func (r *Run) serveAPI() (string, []User, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: r.meter.timed("api", h), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			r.log.Error("api stopped", "err", err)

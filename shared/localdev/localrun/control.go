@@ -13,7 +13,7 @@ import (
 
 // serveControl starts the local run's control endpoint on loopback: what in AWS is
 // invoking a function by hand. POST /dispatch and POST /poll run that function now
-// and answer its summary.
+// and answer its summary; GET /usage answers what the run used (report.Usage).
 func (r *Run) serveControl() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -26,6 +26,7 @@ func (r *Run) serveControl() (string, error) {
 	mux.HandleFunc("POST /poll", r.runNow(func(ctx context.Context) (any, error) {
 		return r.pipeline.pollNow(ctx, domain.CauseUser("cli"))
 	}))
+	mux.HandleFunc("GET /usage", r.serveUsage)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -82,7 +82,7 @@ type Endpoints struct {
 	IMAP            string    `json:"imap"`
 	CA              string    `json:"ca"`
 	Mailboxes       []Mailbox `json:"mailboxes"`
-	Control         string    `json:"control"`   // POST /dispatch runs dispatch now
+	Control         string    `json:"control"`   // POST /dispatch runs dispatch now; GET /usage what the run used
 	MailSMTP        string    `json:"mail_smtp"` // the offices' mail stand-in (plain SMTP)
 	Mail            string    `json:"mail"`      // its HTTP list: GET /messages, /messages/{id}
 	Tenants         string    `json:"tenants"`   // path of the tenants file the run uses
@@ -118,6 +118,7 @@ type Run struct {
 	Peers     Peers      // the PEC provider the run talks to
 	Calls     *awsconf.Calls
 
+	meter    *meter
 	opts     Options
 	log      *slog.Logger
 	dyn      *localaws.Dynalite
@@ -153,7 +154,7 @@ func Start(ctx context.Context, o Options) (_ *Run, err error) {
 		return nil, fmt.Errorf("data folder: %w", err)
 	}
 	runCtx, stop := context.WithCancel(context.Background())
-	r := &Run{opts: o, log: o.Log, stop: stop}
+	r := &Run{opts: o, log: o.Log, stop: stop, meter: newMeter()}
 	defer func() {
 		if err != nil {
 			r.Close() // what started so far

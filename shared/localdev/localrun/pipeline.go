@@ -23,6 +23,8 @@ type pipeline struct {
 	in   *intake.Handler
 	out  *dispatch.Handler
 	poll *poll.Handler
+	// meter counts the invocations and time of each function (the run's usage).
+	meter *meter
 }
 
 func newPipeline(r *Run) (*pipeline, error) {
@@ -37,7 +39,7 @@ func newPipeline(r *Run) (*pipeline, error) {
 	secrets := pecmail.LocalSecrets()
 	notices := r.notices()
 	imap := &pecmail.IMAP{Secrets: secrets, TLS: tlsCfg, TrustStore: trust, Timeout: 30 * time.Second}
-	return &pipeline{
+	return &pipeline{meter: r.meter,
 		in: &intake.Handler{Store: r.Store, Docs: r.Docs, Tenants: r.Tenants, Notify: notices, Log: r.log.With("function", "intake")},
 		out: &dispatch.Handler{Store: r.Store, Docs: r.Docs, Tenants: r.Tenants, Secrets: secrets, Notify: notices,
 			Sender:  &pecmail.SMTP{Secrets: secrets, TLS: tlsCfg, Timeout: 30 * time.Second},
@@ -48,10 +50,12 @@ func newPipeline(r *Run) (*pipeline, error) {
 }
 
 func (p *pipeline) pollNow(ctx context.Context, cause domain.Cause) (poll.Summary, error) {
+	defer p.meter.time("poll", time.Now())
 	return p.poll.Run(ctx, cause)
 }
 
 func (p *pipeline) intake(ctx context.Context, key, version string) error {
+	defer p.meter.time("intake", time.Now())
 	_, err := p.in.Process(ctx, key, version, domain.CauseS3(key, version))
 	return err
 }
@@ -59,6 +63,7 @@ func (p *pipeline) intake(ctx context.Context, key, version string) error {
 // dispatch runs, as in AWS, the intake sweep (uploads a crash left
 // received) and then dispatch.
 func (p *pipeline) dispatch(ctx context.Context, cause domain.Cause) (dispatch.Summary, error) {
+	defer p.meter.time("dispatch", time.Now())
 	if _, err := p.in.Sweep(ctx, cause); err != nil {
 		return dispatch.Summary{}, err
 	}
@@ -70,10 +75,10 @@ func (p *pipeline) dispatch(ctx context.Context, cause domain.Cause) (dispatch.S
 func (r *Run) notices() notice.Publisher {
 	host, port, _ := net.SplitHostPort(r.sink.SMTPAddr)
 	p, _ := strconv.Atoi(port)
-	return notify.Direct{
+	return countedNotices{m: r.meter, next: notify.Direct{
 		Resolver: notify.Resolver{Tenants: r.Tenants, Batches: r.Store},
 		Mailer:   &notify.Mailer{From: "casellario@comune.test", Host: host, Port: p, TLS: "none"},
-	}
+	}}
 }
 
 // startSink starts the offices' mail stand-in.
