@@ -52,7 +52,7 @@ func TestReport(t *testing.T) {
 			}
 			var v any
 			_ = json.Unmarshal(b, &v)
-			if err := conform(d, map[string]any{"$ref": "#/components/schemas/Report"}, v, "report"); err != nil {
+			if err := conform(d, map[string]any{"$ref": "#/components/schemas/TurnaroundReport"}, v, "report"); err != nil {
 				t.Fatal(err)
 			}
 			var rep report.Report
