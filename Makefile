@@ -4,7 +4,7 @@ SHELL := /bin/bash
 GO ?= go
 PKGS := ./...
 
-.PHONY: all dev test bench build cli lint dataset tools clean browser
+.PHONY: all dev test bench build cli lint dataset tools clean browser awscli
 
 all: lint test
 
@@ -18,8 +18,13 @@ node_modules/.installed: package.json package-lock.json
 browser:
 	@test -x /usr/bin/chromium || { $$(command -v sudo) apt-get update -qq && $$(command -v sudo) apt-get install -y -qq --no-install-recommends chromium; }
 
-## test: vet, format check and every test (unit, fuzz seeds, integration against local servers, browser)
-test: lint tools browser
+## awscli: Debian's AWS CLI, for the test of lists dropped into the uploads bucket (shared/localdev/localrun);
+## /usr/bin/aws itself, not another aws on PATH (a pyenv shim, a newer CLI)
+awscli:
+	@test -x /usr/bin/aws || { $$(command -v sudo) apt-get update -qq && $$(command -v sudo) apt-get install -y -qq --no-install-recommends awscli; }
+
+## test: vet, format check and every test (unit, fuzz seeds, integration against local servers, browser, AWS CLI)
+test: lint tools browser awscli
 	$(GO) test -count=1 -timeout 12m $(PKGS)
 
 ## lint: go vet, a gofmt check, a tidy go.mod and staticcheck (pinned as a go tool in go.mod)
