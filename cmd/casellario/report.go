@@ -146,12 +146,12 @@ func usageOf(ctx context.Context, tg *target, from, to time.Time) (*report.Usage
 	return cwusage.Fetch(ctx, cloudwatch.NewFromConfig(cfg), o, from, to)
 }
 
-// hoursOf formats a percentile for people: "12.5" hours, or "-".
+// hoursOf formats a percentile for people: "12.50" hours, or "-".
 func hoursOf(p *float64) string {
 	if p == nil {
 		return "-"
 	}
-	return fmt.Sprintf("%.1f", *p)
+	return fmt.Sprintf("%.2f", *p)
 }
 
 func printTurnaround(w io.Writer, rep report.Report, overdue time.Duration) {

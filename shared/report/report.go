@@ -286,15 +286,13 @@ func office(o Office, batches []BatchFacts, now time.Time, after time.Duration) 
 
 func hours(d time.Duration) float64 { return d.Hours() }
 
-// percentiles returns the nearest-rank median and 90th percentile, rounded
-// to the hundredth of an hour.
+// percentiles returns the nearest-rank median and 90th percentile.
 func percentiles(v []float64) Percentiles {
 	at := func(p float64) *float64 {
 		x, ok := Percentile(v, p)
 		if !ok {
 			return nil
 		}
-		x = math.Round(x*100) / 100
 		return &x
 	}
 	return Percentiles{P50: at(50), P90: at(90)}

@@ -34,7 +34,9 @@
 // first), then each upload's partition filtered on state; subjects of an
 // upload = its partition, "P#" prefix; subjects of a batch = BatchGetItem of
 // the ids the batch lists; batches of an office or tenant = gsi1 / gsi2
-// backwards; events = the "E#" partition of the upload or batch, in sk order;
+// backwards; batches of a tenant created in a span (the report) = gsi2
+// "T#<t>#BATCHES" on a range of <created>; events = the "E#" partition of the
+// upload or batch, in sk order;
 // batch of a Message-ID = the message index item.
 //
 // # Concurrency and idempotency
