@@ -16,10 +16,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 
 	"github.com/casellario-pec/casellario/shared/awsconf"
+	"github.com/casellario-pec/casellario/shared/config"
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/report"
 	"github.com/casellario-pec/casellario/shared/report/cwusage"
-	"github.com/casellario-pec/casellario/shared/s3docs"
 	"github.com/casellario-pec/casellario/shared/store"
 )
 
@@ -56,11 +56,13 @@ func runReport(ctx context.Context, e env, args []string) int {
 		return 2
 	}
 	overdue := report.DefaultOverdueAfter
-	if v := os.Getenv("CASELLARIO_OVERDUE_AFTER"); v != "" {
-		if overdue, err = time.ParseDuration(v); err != nil || overdue <= 0 {
-			fmt.Fprintf(e.stderr, "casellario report: CASELLARIO_OVERDUE_AFTER=%q: want a positive duration such as 240h\n", v)
-			return 2
-		}
+	c, err := config.Load(os.Environ())
+	if err != nil {
+		fmt.Fprintln(e.stderr, "casellario report:", err)
+		return 2
+	}
+	if c.Poll.OverdueAfter > 0 {
+		overdue = c.Poll.OverdueAfter
 	}
 	tg, err := openTarget(ctx, *endpoints)
 	if err != nil {
@@ -132,16 +134,17 @@ func usageOf(ctx context.Context, tg *target, from, to time.Time) (*report.Usage
 	if !from.Before(to) {
 		return nil, errors.New("the period has not begun")
 	}
-	cfg, err := awsconf.Load(ctx)
+	c, err := config.Load(os.Environ())
 	if err != nil {
 		return nil, err
 	}
-	o := cwusage.Options{}
-	if so, err := store.OptionsFromEnv(); err == nil {
-		o.Table = so.Table
+	cfg, err := awsconf.Load(ctx, c.AWS)
+	if err != nil {
+		return nil, err
 	}
-	if do, err := s3docs.OptionsFromEnv(); err == nil {
-		o.Buckets = []string{do.UploadsBucket, do.DocumentsBucket}
+	o := cwusage.Options{Table: c.Store.Table}
+	if c.Docs.UploadsBucket != "" && c.Docs.DocumentsBucket != "" {
+		o.Buckets = []string{c.Docs.UploadsBucket, c.Docs.DocumentsBucket}
 	}
 	return cwusage.Fetch(ctx, cloudwatch.NewFromConfig(cfg), o, from, to)
 }

@@ -41,7 +41,7 @@ func setup(ctx context.Context, cfg config.Config) (*api.Handler, error) {
 		return nil, err
 	}
 	c := api.Config{Store: env.Store, Triage: env.Store, Docs: docs, Tenants: env.Tenants, Auth: auth,
-		LoginURL: cfg.Auth.LoginURL, Log: env.Log}
+		LoginURL: cfg.Auth.LoginURL, OverdueAfter: cfg.Poll.OverdueAfter, Log: env.Log}
 	if cfg.PECTrust != "" {
 		trust, err := pec.LoadTrustStore(cfg.PECTrust)
 		if err != nil {

@@ -85,6 +85,6 @@ func (h *Handler) postPresign(w http.ResponseWriter, r *http.Request, u User) {
 	}
 	h.log.InfoContext(r.Context(), "api: upload URL given", "tenant", u.Tenant, "office", office, "upload", p.Upload.ID, "bytes", req.Size)
 	w.Header().Set("Location", "/api/v1/uploads/"+p.Upload.ID)
-	writeJSON(w, http.StatusCreated, presignAnswer{Upload: viewUpload(p.Upload), URL: p.Put.URL, Method: p.Put.Method,
+	writeJSON(w, http.StatusCreated, presignAnswer{Upload: h.viewUpload(p.Upload), URL: p.Put.URL, Method: p.Put.Method,
 		Headers: p.Put.Header, ExpiresAt: p.Put.ExpiresAt.UTC()})
 }
