@@ -280,6 +280,10 @@ func (h *Handler) getRefused(w http.ResponseWriter, r *http.Request, u User) {
 	h.serveUploadDoc(w, r, u, s3docs.RefusedKey, "text/csv; charset=utf-8", "righe-scartate")
 }
 
+func (h *Handler) getRefusedXLSX(w http.ResponseWriter, r *http.Request, u User) {
+	h.serveUploadDoc(w, r, u, s3docs.RefusedXLSXKey, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "righe-da-correggere")
+}
+
 // serveUploadDoc answers a document intake wrote for an upload.
 func (h *Handler) serveUploadDoc(w http.ResponseWriter, r *http.Request, u User, key func(tenant, upload string) string, ctype, base string) {
 	up, err := h.upload(r, u)

@@ -25,6 +25,7 @@
 //	<tenant>/uploads/<upload>/refused.csv   the refused rows as written in the list, with the reason in
 //	                                        Italian: UTF-8 with BOM, ';' separated, CRLF, cells that a
 //	                                        spreadsheet would read as formulas prefixed with "'"
+//	<tenant>/uploads/<upload>/refused.xlsx  the same as an Excel file the clerk corrects and uploads again
 //
 // # Manual protocol numbers
 //
@@ -45,7 +46,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -59,7 +59,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/casellario-pec/casellario/shared/cells"
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/leases"
 	"github.com/casellario-pec/casellario/shared/namelist"
@@ -370,7 +369,7 @@ func (h *Handler) notify(ctx context.Context, out domain.Upload) {
 	}
 }
 
-// writeReport stores report.json and, when some rows are refused, refused.csv.
+// writeReport stores report.json and, when some rows are refused, refused.csv and refused.xlsx.
 func (h *Handler) writeReport(ctx context.Context, u domain.Upload, rep *validate.Report, data []byte) (string, error) {
 	var js bytes.Buffer
 	enc := json.NewEncoder(&js)
@@ -384,68 +383,26 @@ func (h *Handler) writeReport(ctx context.Context, u domain.Upload, rep *validat
 		return "", err
 	}
 	if rep.Summary.Invalid > 0 {
-		csvBytes, err := RefusedCSV(u.Key, data, rep, h.Read)
+		rows, err := refusedRows(u.Key, data, rep, h.Read)
+		if err != nil {
+			return "", domain.Errorf(domain.EINTERNAL, "reading the refused rows of upload %s again: %v", u.ID, err)
+		}
+		xlsx, err := rows.xlsx()
 		if err != nil {
 			return "", domain.Errorf(domain.EINTERNAL, "writing the refused rows of upload %s: %v", u.ID, err)
 		}
-		if _, err := h.Docs.Put(ctx, h.Docs.Document(s3docs.RefusedKey(u.Tenant, u.ID)), "text/csv; charset=utf-8", bytes.NewReader(csvBytes)); err != nil {
-			h.log().ErrorContext(ctx, "writing the refused rows", "upload", u.ID, "err", err)
-			return "", err
+		for _, doc := range []struct {
+			key, ctype string
+			body       []byte
+		}{
+			{s3docs.RefusedKey(u.Tenant, u.ID), "text/csv; charset=utf-8", rows.csv()},
+			{s3docs.RefusedXLSXKey(u.Tenant, u.ID), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", xlsx},
+		} {
+			if _, err := h.Docs.Put(ctx, h.Docs.Document(doc.key), doc.ctype, bytes.NewReader(doc.body)); err != nil {
+				h.log().ErrorContext(ctx, "writing the refused rows", "upload", u.ID, "err", err)
+				return "", err
+			}
 		}
 	}
 	return key, nil
-}
-
-// RefusedHeader is the header row of refused.csv.
-var RefusedHeader = []string{"Riga", "Cognome", "Nome", "Sesso", "Data di nascita", "Comune o Stato di nascita", "Stato di nascita",
-	"Provincia di nascita", "Codice fiscale", "Paternità", "Motivo"}
-
-// RefusedCSV writes the refused rows of rep as the list gave them (the file
-// data, read again), each with its reasons in Italian: UTF-8 with BOM, ';'
-// separated, CRLF line ends, formula-like cells defused with a leading "'".
-func RefusedCSV(name string, data []byte, rep *validate.Report, opts namelist.Options) ([]byte, error) {
-	refused := make(map[int]validate.Row, rep.Summary.Invalid)
-	for _, r := range rep.Rows {
-		if !r.Valid {
-			refused[r.Row] = r
-		}
-	}
-	raw := make(map[int][namelist.NumFields]string, len(refused))
-	_, err := namelist.Read(name, bytes.NewReader(data), opts, func(r namelist.Row) error {
-		if _, ok := refused[r.Number]; ok {
-			raw[r.Number] = r.Values
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	fields := []namelist.Field{namelist.Surname, namelist.Name, namelist.Sex, namelist.BirthDate, namelist.BirthPlace,
-		namelist.BirthCountry, namelist.Province, namelist.FiscalCode, namelist.FatherName}
-	var b bytes.Buffer
-	b.WriteString("\uFEFF")
-	w := csv.NewWriter(&b)
-	w.Comma = ';'
-	w.UseCRLF = true
-	_ = w.Write(RefusedHeader)
-	for _, r := range rep.Rows {
-		if r.Valid {
-			continue
-		}
-		vals := raw[r.Row]
-		rec := []string{fmt.Sprint(r.Row)}
-		for _, f := range fields {
-			rec = append(rec, cells.Defuse(vals[f.Index()]))
-		}
-		msgs := make([]string, 0, len(r.Errors))
-		for _, p := range r.Errors {
-			msgs = append(msgs, p.Message)
-		}
-		rec = append(rec, cells.Defuse(strings.Join(msgs, " | ")))
-		if err := w.Write(rec); err != nil {
-			return nil, err
-		}
-	}
-	w.Flush()
-	return b.Bytes(), w.Error()
 }

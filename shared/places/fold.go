@@ -7,6 +7,10 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
+// Fold returns the form names are matched in (see fold): other packages
+// compare people's names the same way.
+func Fold(s string) string { return string(fold(nil, s)) }
+
 // fold appends to dst the form names are matched in: lower case, accents dropped,
 // every run of other characters (apostrophes, hyphens, spaces, dots, slashes) made
 // one space, none at the ends. "SANT' ANGELO", "Sant'Angelo" and "sant angelo" fold

@@ -205,11 +205,12 @@ func Sent(b domain.Batch) bool {
 var pastSent = []string{string(domain.BatchSent), string(domain.BatchAccepted), string(domain.BatchDelivered),
 	string(domain.BatchReplied), string(domain.BatchCompleted)}
 
-// first returns the time of the earliest event in one of states.
+// first returns the time of the earliest change to one of states (notes,
+// filed in the state the batch is in, mark no change).
 func first(evs []domain.Event, states ...string) (time.Time, bool) {
 	var at time.Time
 	for _, e := range evs {
-		if slices.Contains(states, e.State) && (at.IsZero() || e.At.Before(at)) {
+		if e.Note == "" && slices.Contains(states, e.State) && (at.IsZero() || e.At.Before(at)) {
 			at = e.At
 		}
 	}

@@ -10,19 +10,22 @@ import (
 	"github.com/casellario-pec/casellario/shared/domain"
 )
 
-// Key layout. Every key starts with the tenant id.
+// Key layout. Every key starts with the tenant id, but for the short-lived
+// ZIPs under zips/ (the bucket's lifecycle deletes them after a day).
 //
 //	uploads bucket
 //	  <tenant>/<office>/<upload>/list.<ext>                the uploaded name list (ext: csv, xlsx, json)
 //	  <tenant>/<office>/<file name>.<ext>                  a list an office dropped with its own S3 client
 //	documents bucket
 //	  <tenant>/uploads/<upload>/report.json                validation report of the list
+//	  <tenant>/uploads/<upload>/refused.{csv,xlsx}         its refused rows with their reasons
 //	  <tenant>/batches/<batch>/<name>                      request.pdf, subjects.txt, segnatura.xml, request.eml (as sent)
 //	  <tenant>/batches/<batch>/certificates/<subject>.pdf  one certificate per person (subject id: <upload>-<row>)
 //	  <tenant>/batches/<batch>/certificates/<subject>.<sha256[:16]>.pdf  a further, different certificate for a certified person
 //	  <tenant>/pec/<sha256[:2]>/<sha256>.eml               every raw PEC message read, by content: reading it again rewrites the same object
 //	  <tenant>/pec/aside/<mailbox>/<uidvalidity>/<uid>.eml a message set aside unread (failing again and again), streamed as it is
 //	  <tenant>/pec/aside/<mailbox>/<uidvalidity>/<uid>.hdr the header alone of a message too large to fetch
+//	  zips/<tenant>/<list or request>/<digest>.zip         the certificates of a list or request, for one download
 
 // UploadExts are the list formats an upload may have.
 var UploadExts = []string{"csv", "xlsx", "json"}
@@ -112,6 +115,22 @@ func ReportKey(tenant, upload string) string {
 // to its report.
 func RefusedKey(tenant, upload string) string {
 	return fmt.Sprintf("%s/uploads/%s/refused.csv", tenant, upload)
+}
+
+// ZipPrefix is where the short-lived ZIPs of certificates go: the documents
+// bucket's lifecycle deletes what is under it after a day.
+const ZipPrefix = "zips/"
+
+// ZipKey is the key of the ZIP of the certificates of a list or request
+// (owner), named by a digest of what it holds.
+func ZipKey(tenant, owner, digest string) string {
+	return fmt.Sprintf("%s%s/%s/%s.zip", ZipPrefix, tenant, owner, digest)
+}
+
+// RefusedXLSXKey is the key of the refused rows of an upload as an Excel
+// file the clerk corrects and uploads again (refused.xlsx).
+func RefusedXLSXKey(tenant, upload string) string {
+	return fmt.Sprintf("%s/uploads/%s/refused.xlsx", tenant, upload)
 }
 
 // Fixed names of a batch's documents.

@@ -241,12 +241,7 @@ func TestUsageEndpoint(t *testing.T) {
 		u, err := run.Store.GetUpload(context.Background(), "c_g999", id)
 		return err == nil && u.State == domain.UploadQueued
 	})
-	res, err := http.Get(run.Endpoints.Control + "/usage")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var u struct {
+	type usage struct {
 		Source    string `json:"source"`
 		Functions map[string]struct {
 			Invocations float64 `json:"invocations"`
@@ -257,9 +252,21 @@ func TestUsageEndpoint(t *testing.T) {
 		KMS       float64  `json:"kms_requests"`
 		Estimated []string `json:"estimated"`
 	}
-	if err := json.NewDecoder(res.Body).Decode(&u); err != nil || res.StatusCode != 200 {
-		t.Fatalf("%d %v", res.StatusCode, err)
+	read := func() usage {
+		res, err := http.Get(run.Endpoints.Control + "/usage")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var u usage
+		if err := json.NewDecoder(res.Body).Decode(&u); err != nil || res.StatusCode != 200 {
+			t.Fatalf("%d %v", res.StatusCode, err)
+		}
+		return u
 	}
+	// The invocation is counted when the handler returns, just after it stored the upload's state.
+	var u usage
+	waitFor(t, "the intake invocation counted", func() bool { u = read(); return u.Functions["intake"].Invocations > 0 })
 	if u.Source != "local run" || u.Functions["intake"].Invocations != 1 || u.Functions["intake"].MemoryMB != 1024 ||
 		u.Writes == 0 || u.S3 <= 0 || u.KMS != 2 || len(u.Estimated) == 0 {
 		t.Fatalf("usage %+v", u)
