@@ -70,7 +70,7 @@ func setup(ctx context.Context, c config.Config) (notify.Direct, *slog.Logger, e
 		}
 	}
 	return notify.Direct{
-		Resolver: notify.Resolver{Tenants: env.Tenants, Batches: env.Store},
+		Resolver: notify.Resolver{Tenants: env.Tenants, Store: env.Store, PageURL: c.Web.PublicURL},
 		Mailer:   m,
 	}, env.Log, nil
 }

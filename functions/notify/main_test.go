@@ -29,6 +29,10 @@ func (b batches) GetBatch(_ context.Context, tenant, id string) (domain.Batch, e
 	return domain.Batch{}, errors.New("no batch")
 }
 
+func (b batches) GetUpload(_ context.Context, tenant, id string) (domain.Upload, error) {
+	return domain.Upload{ID: id, Tenant: tenant, Office: "SUAP", FileName: "elenco.csv"}, nil
+}
+
 // TestHandle sends queued events through a real SMTP server (the local mail sink):
 // good events are mailed; a failing one and a malformed one are handed back to
 // SQS (the malformed one ends in the dead-letter queue, kept for a person).
@@ -41,7 +45,7 @@ func TestHandle(t *testing.T) {
 	host, port, _ := net.SplitHostPort(sink.SMTPAddr)
 	p, _ := strconv.Atoi(port)
 	d := notify.Direct{
-		Resolver: notify.Resolver{Tenants: tenants.Demo(), Batches: batches{"b1": {ID: "b1", Tenant: "c_g999", Office: "SUAP",
+		Resolver: notify.Resolver{Tenants: tenants.Demo(), Store: batches{"b1": {ID: "b1", Tenant: "c_g999", Office: "SUAP",
 			Protocol: domain.Protocol{Number: "0000042", Date: domain.Date{Year: 2026, Month: time.November, Day: 25}}}}},
 		Mailer: &notify.Mailer{From: "casellario@comune.prato.test", Host: host, Port: p, TLS: "none"},
 	}
@@ -68,6 +72,7 @@ func TestHandle(t *testing.T) {
 func TestSetup(t *testing.T) {
 	c := configtest.Complete(t)
 	c.SMTP = config.SMTP{Host: "smtp.example.test", Port: 2525, From: "casellario@example.test", User: "u", TLS: "implicit"}
+	c.Web.PublicURL = "https://casellario.comune.prato.test/"
 	d, log, err := setup(context.Background(), c)
 	if err != nil || log == nil {
 		t.Fatal(err)
@@ -75,7 +80,7 @@ func TestSetup(t *testing.T) {
 	if m := d.Mailer; m.Host != "smtp.example.test" || m.Port != 2525 || m.From != c.SMTP.From || m.Username != "u" || m.TLS != "implicit" {
 		t.Errorf("mailer %+v", m)
 	}
-	if d.Resolver.Tenants == nil || d.Resolver.Batches == nil {
+	if d.Resolver.Tenants == nil || d.Resolver.Store == nil || d.Resolver.PageURL != c.Web.PublicURL {
 		t.Errorf("resolver %+v", d.Resolver)
 	}
 }

@@ -3,21 +3,40 @@ package notify
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/notice"
 	"github.com/casellario-pec/casellario/shared/tenants"
 )
 
-// BatchReader is what resolving needs of the store.
-type BatchReader interface {
+// Reader is what resolving needs of the store.
+type Reader interface {
 	GetBatch(ctx context.Context, tenant, id string) (domain.Batch, error)
+	GetUpload(ctx context.Context, tenant, id string) (domain.Upload, error)
 }
 
 // Resolver turns events into notices.
 type Resolver struct {
 	Tenants *tenants.Config
-	Batches BatchReader
+	Store   Reader
+	// PageURL is the offices' page (CASELLARIO_PUBLIC_URL): notices link to
+	// the list, request or triage item on it; empty: no link.
+	PageURL string
+}
+
+// Page links: the page opens the item its fragment names.
+const (
+	LinkList    = "#/elenchi/"
+	LinkRequest = "#/richieste/"
+	LinkTriage  = "#/smistamento/"
+)
+
+func (r Resolver) link(kind, id string) string {
+	if r.PageURL == "" || id == "" {
+		return ""
+	}
+	return strings.TrimRight(r.PageURL, "/") + "/" + kind + id
 }
 
 // Notice resolves an event: the office's name and addresses, the protocol office
@@ -28,21 +47,33 @@ func (r Resolver) Notice(ctx context.Context, ev notice.Event) (Notice, error) {
 	if err != nil {
 		return Notice{}, err
 	}
-	n := Notice{Kind: ev.Kind, Comune: t.Name, Upload: ev.Upload, Batch: ev.Batch, Triage: ev.Triage,
-		Counts: ev.Counts, People: ev.Count, Days: ev.Days}
+	n := Notice{Kind: ev.Kind, Comune: t.Name, Counts: ev.Counts, People: ev.Count, Days: ev.Days}
 	office := ev.Office
-	if ev.Batch != "" {
-		b, err := r.Batches.GetBatch(ctx, ev.Tenant, ev.Batch)
+	var failed, refused domain.Reason
+	switch {
+	case ev.Batch != "":
+		b, err := r.Store.GetBatch(ctx, ev.Tenant, ev.Batch)
 		if err != nil {
 			return Notice{}, err
 		}
-		n.Protocol = b.Protocol
+		n.Protocol, failed, n.Link = b.Protocol, b.Reason, r.link(LinkRequest, b.ID)
 		if office == "" {
 			office = b.Office
 		}
 		if n.People == 0 && (ev.Kind == notice.RequestSent) {
 			n.People = len(b.People)
 		}
+	case ev.Upload != "":
+		u, err := r.Store.GetUpload(ctx, ev.Tenant, ev.Upload)
+		if err != nil {
+			return Notice{}, err
+		}
+		n.FileName, n.Uploaded, n.Link, refused = u.FileName, u.CreatedAt, r.link(LinkList, u.ID), u.Reason
+		if office == "" {
+			office = u.Office
+		}
+	case ev.Triage != "":
+		n.Link = r.link(LinkTriage, ev.Triage)
 	}
 	if office != "" {
 		if _, o, err := r.Tenants.Office(ev.Tenant, office); err == nil {
@@ -53,6 +84,9 @@ func (r Resolver) Notice(ctx context.Context, ev notice.Event) (Notice, error) {
 	case notice.ListReceived, notice.ListRejected, notice.RequestSent, notice.Delivered, notice.Certificates, notice.NotDelivered:
 	case notice.RequestFailed:
 		n.Reason = "la Procura o il gestore PEC hanno segnalato un errore; i dettagli sono nella pagina della richiesta."
+		if failed.Code != "" {
+			n.Reason = failed.Italian()
+		}
 		n.To = append(n.To, t.ProtocolOffice...)
 	case notice.Overdue:
 		n.To = append(n.To, t.ProtocolOffice...)
@@ -64,6 +98,8 @@ func (r Resolver) Notice(ctx context.Context, ev notice.Event) (Notice, error) {
 	switch {
 	case ev.Reason != "":
 		n.Reason = ev.Reason.Italian()
+	case ev.Kind == notice.ListRejected && refused.Code != "":
+		n.Reason = refused.Italian()
 	case ev.Kind == notice.ListRejected:
 		n.Reason = "il file non è un elenco leggibile o non contiene nominativi validi: il resoconto ne indica il motivo."
 	}

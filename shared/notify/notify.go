@@ -12,8 +12,10 @@ import (
 	"crypto/x509"
 	"fmt"
 	"strings"
+	"sync"
 	"text/template"
 	"time"
+	_ "time/tzdata" // Europe/Rome on any machine
 
 	"github.com/wneessen/go-mail"
 
@@ -21,87 +23,106 @@ import (
 	"github.com/casellario-pec/casellario/shared/notice"
 )
 
-// Notice is one notification to an office.
+// Notice is one notification to an office. It names a list by its file
+// name and date and a request by its protocol number, as the page shows
+// them: never by internal ids; the link opens the page on it.
 type Notice struct {
 	Kind     notice.Kind
 	Comune   string          // "Comune di Prato"
 	Office   string          // the office's name
 	To       []string        // the office's addresses (and the protocol office's, for failures and overdue)
-	Upload   string          // upload id, when about a list
-	Batch    string          // batch id, when about a request
-	Triage   string          // triage item id
+	FileName string          // the list's file name, when about a list
+	Uploaded time.Time       // when the list was uploaded
 	Counts   domain.Counts   // rows, valid, invalid (list received)
 	Protocol domain.Protocol // request sent and later
 	People   int             // people in the request, or certificates available
-	Reason   string          // failure: in Italian when it is the Procura's or the validator's words
+	Reason   string          // why: in Italian
 	Days     int             // overdue: days since delivery
-	Link     string          // where to see the details (web page); may be empty
+	Link     string          // the page, opened on the list, request or triage item; empty without a page address
 }
 
 var templates = template.Must(template.New("").Funcs(template.FuncMap{
 	"date": func(d domain.Date) string { return d.Italian() },
+	"when": func(t time.Time) string { return t.In(rome()).Format("02/01/2006 alle 15:04") },
+	"count": func(n int, one, many string) string {
+		if n == 1 {
+			return "1 " + one
+		}
+		return fmt.Sprintf("%d %s", n, many)
+	},
 }).Parse(`
-{{define "list-received.subject"}}Elenco ricevuto: {{.Counts.Valid}} nominativi accettati{{if .Counts.Invalid}}, {{.Counts.Invalid}} da correggere{{end}}{{end}}
+{{define "list"}}l'elenco{{if .FileName}} «{{.FileName}}»{{end}}{{if not .Uploaded.IsZero}} caricato il {{when .Uploaded}}{{end}}{{end}}
+{{define "request"}}la richiesta prot. n. {{.Protocol.Reference}} del {{date .Protocol.Date}}{{end}}
+{{define "list-received.subject"}}Elenco ricevuto{{if .FileName}} «{{.FileName}}»{{end}}: {{count .Counts.Valid "nominativo accettato" "nominativi accettati"}}{{if .Counts.Invalid}}, {{count .Counts.Invalid "riga da correggere" "righe da correggere"}}{{end}}{{end}}
 {{define "list-received.body"}}Gentile {{.Office}},
 
-l'elenco caricato (codice {{.Upload}}) è stato ricevuto.
+{{template "list" .}} è stato ricevuto.
 Righe lette: {{.Counts.Rows}}. Nominativi accettati: {{.Counts.Valid}}.{{if .Counts.Invalid}} Righe da correggere: {{.Counts.Invalid}}{{if .Counts.Duplicates}} (di cui {{.Counts.Duplicates}} duplicate){{end}}.
 
-Le righe da correggere non sono state inviate: il resoconto indica per ciascuna il motivo. Correggerle e caricarle di nuovo in un nuovo elenco.{{end}}
+Le righe da correggere non sono state inviate. Nella pagina dell'elenco ciascuna è indicata con il suo motivo, e il file Excel «righe da correggere» le contiene già: correggerle lì e caricare di nuovo quel file.{{end}}
 {{if .Counts.Valid}}
 I nominativi accettati saranno inviati alla Procura con la prossima richiesta protocollata.{{end}}
 {{end}}
-{{define "list-rejected.subject"}}Elenco non leggibile: nessuna richiesta inviata{{end}}
+{{define "list-rejected.subject"}}Elenco non accettato{{if .FileName}} «{{.FileName}}»{{end}}: nessuna richiesta inviata{{end}}
 {{define "list-rejected.body"}}Gentile {{.Office}},
 
-l'elenco caricato (codice {{.Upload}}) non è stato accettato: {{.Reason}}
+{{template "list" .}} non è stato accettato.
+Motivo: {{.Reason}}
 
 Nessun nominativo è stato inviato. Correggere il file e caricarlo di nuovo.
 {{end}}
 {{define "request-sent.subject"}}Richiesta inviata alla Procura: prot. n. {{.Protocol.Reference}} del {{date .Protocol.Date}}{{end}}
 {{define "request-sent.body"}}Gentile {{.Office}},
 
-la richiesta di {{.People}} certificati del casellario giudiziario è stata protocollata con il n. {{.Protocol.Reference}} del {{date .Protocol.Date}} e inviata via PEC alla Procura (richiesta {{.Batch}}).
+la richiesta di {{count .People "certificato" "certificati"}} del casellario giudiziario è stata protocollata con il n. {{.Protocol.Reference}} del {{date .Protocol.Date}} e inviata via PEC alla Procura.
 Riceverete un altro messaggio quando la Procura avrà risposto.
 {{end}}
 {{define "delivered.subject"}}Richiesta prot. n. {{.Protocol.Reference}} consegnata alla Procura{{end}}
 {{define "delivered.body"}}Gentile {{.Office}},
 
-la PEC della richiesta prot. n. {{.Protocol.Reference}} del {{date .Protocol.Date}} è stata consegnata alla casella della Procura (ricevuta di avvenuta consegna).
+la PEC del{{template "request" .}} è stata consegnata alla casella della Procura (ricevuta di avvenuta consegna).
 {{end}}
 {{define "certificates.subject"}}Certificati disponibili: richiesta prot. n. {{.Protocol.Reference}}{{end}}
 {{define "certificates.body"}}Gentile {{.Office}},
 
-la Procura ha risposto alla richiesta prot. n. {{.Protocol.Reference}} del {{date .Protocol.Date}}: {{.People}} certificati sono disponibili.
-Per scaricarli, accedere al servizio Casellario PEC con le proprie credenziali e aprire la richiesta {{.Batch}}.
+la Procura ha risposto al{{template "request" .}}: {{count .People "certificato è disponibile" "certificati sono disponibili"}}.
+Per scaricarli, accedere al servizio Casellario PEC con le proprie credenziali e aprire la richiesta{{if not .Link}} prot. n. {{.Protocol.Reference}}{{end}}: si scaricano uno alla volta o tutti insieme.
 I certificati non sono allegati a questo messaggio perché contengono dati giudiziari.
 {{end}}
 {{define "request-failed.subject"}}Richiesta non riuscita{{if .Protocol.Number}}: prot. n. {{.Protocol.Reference}}{{end}}{{end}}
 {{define "request-failed.body"}}Gentile {{.Office}},
 
-la richiesta {{.Batch}}{{if .Protocol.Number}} (prot. n. {{.Protocol.Reference}} del {{date .Protocol.Date}}){{end}} non è andata a buon fine: {{.Reason}}
+{{if .Protocol.Number}}{{template "request" .}}{{else}}una richiesta in preparazione{{end}} non è andata a buon fine.
+Motivo: {{.Reason}}
 
 L'ufficio protocollo è stato informato. I nominativi coinvolti sono indicati nella pagina della richiesta.
 {{end}}
 {{define "not-delivered.subject"}}Consegna non ancora confermata: richiesta prot. n. {{.Protocol.Reference}}{{end}}
 {{define "not-delivered.body"}}Gentile {{.Office}},
 
-il gestore PEC non ha ancora ricevuto la conferma di consegna della richiesta prot. n. {{.Protocol.Reference}} del {{date .Protocol.Date}} alla Procura (preavviso di mancata consegna).
+il gestore PEC non ha ancora ricevuto la conferma di consegna del{{template "request" .}} alla Procura (preavviso di mancata consegna).
 Non occorre fare nulla per ora: se la consegna non avverrà entro 24 ore, riceverete un avviso di errore.
 {{end}}
 {{define "triage.subject"}}Messaggio PEC da smistare{{if .Reason}}: {{.Reason}}{{end}}{{end}}
 {{define "triage.body"}}Gentile {{.Office}},
 
-nella casella PEC del {{.Comune}} è arrivato un messaggio che il sistema non ha potuto collegare con certezza a una richiesta (scheda di smistamento {{.Triage}}).
-Aprire la sezione "Da smistare" del servizio Casellario PEC per assegnarlo alla richiesta giusta o archiviarlo.
+nella casella PEC del {{.Comune}} è arrivato un messaggio che il sistema non ha potuto collegare con certezza a una richiesta.
+Aprire la sezione «Da smistare» del servizio Casellario PEC per assegnarlo alla richiesta giusta o archiviarlo.
 {{end}}
 {{define "overdue.subject"}}Nessuna risposta da {{.Days}} giorni: richiesta prot. n. {{.Protocol.Reference}}{{end}}
 {{define "overdue.body"}}Gentile {{.Office}},
 
-la richiesta prot. n. {{.Protocol.Reference}} del {{date .Protocol.Date}} è stata consegnata alla Procura {{.Days}} giorni fa e non ha ancora ricevuto risposta.
+{{template "request" .}} è stata consegnata alla Procura {{.Days}} giorni fa e non ha ancora ricevuto risposta.
 Si suggerisce di sollecitare la Procura citando il numero di protocollo.
 {{end}}
 `))
+
+var rome = sync.OnceValue(func() *time.Location {
+	if l, err := time.LoadLocation("Europe/Rome"); err == nil {
+		return l
+	}
+	return time.FixedZone("CET", 3600)
+})
 
 // Render returns the subject and text of a notice.
 func Render(n Notice) (subject, body string, err error) {
@@ -117,7 +138,7 @@ func Render(n Notice) (subject, body string, err error) {
 	}
 	body = strings.TrimLeft(b.String(), "\n")
 	if n.Link != "" {
-		body += "\nDettagli: " + n.Link + "\n"
+		body += "\nApri nel servizio: " + n.Link + "\n"
 	}
 	body += "\n--\nCasellario PEC, " + n.Comune + ". Messaggio automatico: non rispondere.\n"
 	return strings.TrimSpace(s.String()), body, nil

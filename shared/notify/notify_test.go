@@ -20,7 +20,8 @@ var proto = domain.Protocol{Number: "0012345", Date: domain.Date{Year: 2026, Mon
 
 func TestRender(t *testing.T) {
 	base := Notice{Comune: "Comune di Prato", Office: "Servizio acquisti", To: []string{"acquisti@comune.prato.test"},
-		Upload: "u1", Batch: "b1", Protocol: proto, People: 12, Link: "http://localhost/richieste/b1"}
+		FileName: "elenco marzo.xlsx", Uploaded: time.Date(2026, 11, 24, 8, 5, 0, 0, time.UTC), Protocol: proto, People: 12,
+		Link: "https://casellario.comune.prato.test/#/richieste/b1"}
 	tests := []struct {
 		kind    notice.Kind
 		change  func(*Notice)
@@ -28,16 +29,18 @@ func TestRender(t *testing.T) {
 		body    []string
 	}{
 		{notice.ListReceived, func(n *Notice) { n.Counts = domain.Counts{Rows: 10, Valid: 8, Invalid: 2, Duplicates: 1} },
-			"Elenco ricevuto: 8 nominativi accettati, 2 da correggere", []string{"Righe lette: 10", "di cui 1 duplicate", "resoconto"}},
-		{notice.ListReceived, func(n *Notice) { n.Counts = domain.Counts{Rows: 3, Valid: 3} },
-			"Elenco ricevuto: 3 nominativi accettati", []string{"prossima richiesta"}},
-		{notice.ListRejected, func(n *Notice) { n.Reason = "il file non è un elenco leggibile." }, "Elenco non leggibile: nessuna richiesta inviata", []string{"non è un elenco leggibile"}},
-		{notice.RequestSent, nil, "Richiesta inviata alla Procura: prot. n. 0012345 del 25/11/2026", []string{"12 certificati", "b1"}},
-		{notice.Delivered, nil, "Richiesta prot. n. 0012345 consegnata alla Procura", []string{"avvenuta consegna"}},
-		{notice.Certificates, nil, "Certificati disponibili: richiesta prot. n. 0012345", []string{"12 certificati", "non sono allegati"}},
-		{notice.RequestFailed, func(n *Notice) { n.Reason = "la Procura ha respinto la richiesta." }, "Richiesta non riuscita: prot. n. 0012345", []string{"respinto"}},
+			"Elenco ricevuto «elenco marzo.xlsx»: 8 nominativi accettati, 2 righe da correggere",
+			[]string{"l'elenco «elenco marzo.xlsx» caricato il 24/11/2026 alle 09:05 è stato ricevuto", "Righe lette: 10", "di cui 1 duplicate", "righe da correggere"}},
+		{notice.ListReceived, func(n *Notice) { n.Counts = domain.Counts{Rows: 1, Valid: 1} },
+			"Elenco ricevuto «elenco marzo.xlsx»: 1 nominativo accettato", []string{"prossima richiesta"}},
+		{notice.ListRejected, func(n *Notice) { n.Reason = "Il file non è un elenco leggibile." }, "Elenco non accettato «elenco marzo.xlsx»: nessuna richiesta inviata",
+			[]string{"non è stato accettato", "Motivo: Il file non è un elenco leggibile."}},
+		{notice.RequestSent, nil, "Richiesta inviata alla Procura: prot. n. 0012345 del 25/11/2026", []string{"12 certificati"}},
+		{notice.Delivered, nil, "Richiesta prot. n. 0012345 consegnata alla Procura", []string{"la PEC della richiesta prot. n. 0012345 del 25/11/2026", "avvenuta consegna"}},
+		{notice.Certificates, nil, "Certificati disponibili: richiesta prot. n. 0012345", []string{"alla richiesta prot. n. 0012345", "12 certificati sono disponibili", "non sono allegati"}},
+		{notice.RequestFailed, func(n *Notice) { n.Reason = "La Procura ha respinto la richiesta." }, "Richiesta non riuscita: prot. n. 0012345", []string{"Motivo: La Procura ha respinto"}},
 		{notice.NotDelivered, nil, "Consegna non ancora confermata: richiesta prot. n. 0012345", []string{"24 ore"}},
-		{notice.Triage, func(n *Notice) { n.Triage = "t1" }, "Messaggio PEC da smistare", []string{"t1", "Da smistare"}},
+		{notice.Triage, nil, "Messaggio PEC da smistare", []string{"«Da smistare»"}},
 		{notice.Overdue, func(n *Notice) { n.Days = 11 }, "Nessuna risposta da 11 giorni: richiesta prot. n. 0012345", []string{"sollecitare"}},
 	}
 	for _, tt := range tests {
@@ -54,10 +57,14 @@ func TestRender(t *testing.T) {
 			if subject != tt.subject {
 				t.Errorf("subject %q, want %q", subject, tt.subject)
 			}
-			for _, w := range append(tt.body, "Gentile Servizio acquisti", "Dettagli: http://localhost/richieste/b1", "Comune di Prato") {
+			for _, w := range append(tt.body, "Gentile Servizio acquisti", "Apri nel servizio: https://casellario.comune.prato.test/#/richieste/b1", "Comune di Prato") {
 				if !strings.Contains(body, w) {
 					t.Errorf("body lacks %q:\n%s", w, body)
 				}
+			}
+			// Internal ids never reach a clerk's mailbox: only the link carries one.
+			if strings.Contains(strings.ReplaceAll(body, n.Link, ""), "b1") {
+				t.Errorf("an id in the text:\n%s", body)
 			}
 		})
 	}
@@ -75,7 +82,7 @@ func TestSendThroughSink(t *testing.T) {
 	host, port, _ := net.SplitHostPort(sink.SMTPAddr)
 	p, _ := strconv.Atoi(port)
 	m := &Mailer{From: "casellario@comune.prato.test", Host: host, Port: p, TLS: "none"}
-	n := Notice{Kind: notice.RequestSent, Comune: "Comune di Prato", Office: "SUAP", To: []string{"suap@comune.prato.test"}, Protocol: proto, People: 3, Batch: "b9"}
+	n := Notice{Kind: notice.RequestSent, Comune: "Comune di Prato", Office: "SUAP", To: []string{"suap@comune.prato.test"}, Protocol: proto, People: 3}
 	if err := m.Send(context.Background(), n); err != nil {
 		t.Fatal(err)
 	}

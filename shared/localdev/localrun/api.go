@@ -58,6 +58,27 @@ func demoUsers(iss *api.LocalIssuer, r *Run) ([]User, error) {
 // else a free port; a busy APIAddr falls back to a free port), with tokens
 // signed by the run's own ES256 key, and GET /api/v1/dev/users listing the
 // demo users.
+// listenAPI takes the API's address before anything is wired, so that the
+// e-mails to offices can link to the page.
+func (r *Run) listenAPI() error {
+	addr := r.opts.APIAddr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil && addr != "127.0.0.1:0" {
+		r.log.Warn("api: address busy; using a free port", "addr", addr, "err", err)
+		l, err = net.Listen("tcp", "127.0.0.1:0")
+	}
+	if err != nil {
+		return err
+	}
+	r.apiListener = l
+	r.closers = append(r.closers, func() { _ = l.Close() })
+	return nil
+}
+
+// serveAPI serves the API on the address listenAPI took.
 func (r *Run) serveAPI() (string, []User, error) {
 	iss, err := api.NewLocalIssuer(localIssuer, localAudience)
 	if err != nil {
@@ -74,18 +95,7 @@ func (r *Run) serveAPI() (string, []User, error) {
 	h := api.New(api.Config{Store: r.Store, Triage: r.Store, Docs: r.Docs, Tenants: r.Tenants, Auth: iss.Auth(),
 		Assign: r.pipeline.poll, DevUsers: func() []api.DevUser { return dev }, Log: r.log.With("function", "api"),
 		Usage: func(ctx context.Context, _, _ time.Time) (*report.Usage, error) { return r.Usage(ctx) }})
-	addr := r.opts.APIAddr
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	l, err := net.Listen("tcp", addr)
-	if err != nil && addr != "127.0.0.1:0" {
-		r.log.Warn("api: address busy; using a free port", "addr", addr, "err", err)
-		l, err = net.Listen("tcp", "127.0.0.1:0")
-	}
-	if err != nil {
-		return "", nil, err
-	}
+	l := r.apiListener
 	srv := &http.Server{Handler: r.meter.timed("api", h), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {

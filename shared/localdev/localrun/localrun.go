@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -118,16 +119,17 @@ type Run struct {
 	Peers     Peers      // the PEC provider the run talks to
 	Calls     *awsconf.Calls
 
-	meter    *meter
-	opts     Options
-	log      *slog.Logger
-	dyn      *localaws.Dynalite
-	s3srv    *localaws.S3
-	pipeline *pipeline
-	sink     *mailsink.Sink
-	stop     context.CancelFunc
-	wg       sync.WaitGroup
-	closers  []func()
+	meter       *meter
+	opts        Options
+	log         *slog.Logger
+	dyn         *localaws.Dynalite
+	s3srv       *localaws.S3
+	pipeline    *pipeline
+	apiListener net.Listener // taken before wiring: notices link to the page
+	sink        *mailsink.Sink
+	stop        context.CancelFunc
+	wg          sync.WaitGroup
+	closers     []func()
 }
 
 // Start brings the local system up. Close it when done.
@@ -212,6 +214,9 @@ func Start(ctx context.Context, o Options) (_ *Run, err error) {
 	}
 
 	if err := r.startSink(); err != nil {
+		return nil, err
+	}
+	if err := r.listenAPI(); err != nil {
 		return nil, err
 	}
 	if r.pipeline, err = newPipeline(r); err != nil {

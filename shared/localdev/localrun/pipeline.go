@@ -76,7 +76,7 @@ func (r *Run) notices() notice.Publisher {
 	host, port, _ := net.SplitHostPort(r.sink.SMTPAddr)
 	p, _ := strconv.Atoi(port)
 	return countedNotices{m: r.meter, next: notify.Direct{
-		Resolver: notify.Resolver{Tenants: r.Tenants, Batches: r.Store},
+		Resolver: notify.Resolver{Tenants: r.Tenants, Store: r.Store, PageURL: "http://" + r.apiListener.Addr().String() + "/"},
 		Mailer:   &notify.Mailer{From: "casellario@comune.test", Host: host, Port: p, TLS: "none"},
 	}}
 }
