@@ -101,6 +101,7 @@ type personView struct {
 	Code        domain.ReasonCode   `json:"reason_code,omitempty"`
 	Detail      string              `json:"reason_detail"` // as recorded (English)
 	Certificate *certificateSummary `json:"certificate"`
+	Warning     string              `json:"warning,omitempty"` // Italian: requested or certified for the same office a short while ago
 }
 
 type certificateSummary struct {
@@ -115,7 +116,7 @@ func viewPeople(subjects []domain.Subject) []personView {
 	for _, s := range subjects {
 		p := personView{ID: s.ID, Upload: s.Upload, Row: s.Row, Surname: s.Person.Surname, Name: s.Person.Name,
 			FiscalCode: s.Person.FiscalCode, State: s.State, StateLabel: trace.PersonStateText(s.State), Batch: s.Batch,
-			Reason: s.Reason.Italian(), Code: s.Reason.Code, Detail: s.Reason.Detail}
+			Reason: s.Reason.Italian(), Code: s.Reason.Code, Detail: s.Reason.Detail, Warning: s.Warning}
 		if c := s.Certificate; c != nil {
 			p.Certificate = &certificateSummary{c.Outcome, trace.OutcomeText(c.Outcome), trace.OutcomeHelp(c.Outcome), c.ReceivedAt}
 		}

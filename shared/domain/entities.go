@@ -182,7 +182,11 @@ type Subject struct {
 	// Attempts counts the requests for this person that failed in transport
 	// (the person was offered again each time); bounded by the tenant's
 	// transport_attempts.
-	Attempts  int       `json:"attempts,omitempty"`
+	Attempts int `json:"attempts,omitempty"`
+	// Warning, in Italian, says that the person was requested or certified
+	// for the same office a short while ago: requested again all the same,
+	// the clerk is told (tenants repeat_warning_days).
+	Warning   string    `json:"warning,omitempty"`
 	UpdatedAt time.Time `json:"updated_at"`
 	Version   int64     `json:"-"`
 }

@@ -262,6 +262,7 @@ func (h *Handler) Process(ctx context.Context, key, version string, cause domain
 				Upload: u.ID, Row: r.Row, Person: r.Person, State: domain.PersonPending})
 		}
 	}
+	h.warnRepeats(ctx, t, u, people)
 	if err := h.Store.PutSubjects(ctx, u.Tenant, u.ID, people); err != nil {
 		log.ErrorContext(ctx, "writing the subjects", "err", err)
 		return domain.Upload{}, err

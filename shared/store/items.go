@@ -72,6 +72,7 @@ type subjectItem struct {
 	Reason    string    `dynamodbav:"reason,omitempty"`
 	Code      string    `dynamodbav:"reason_code,omitempty"`
 	Attempts  int       `dynamodbav:"attempts,omitempty"` // transport failures
+	Warning   string    `dynamodbav:"warning,omitempty"`
 	UpdatedAt time.Time `dynamodbav:"updated_at"`
 	Cause     string    `dynamodbav:"cause,omitempty"`
 	Ver       int64     `dynamodbav:"ver"`
@@ -82,7 +83,7 @@ func (it subjectItem) domain() (domain.Subject, error) {
 	s := domain.Subject{
 		ID: domain.SubjectID(it.Upload, it.Row), Tenant: it.Tenant, Office: it.Office, Upload: it.Upload,
 		Row: it.Row, State: domain.PersonState(it.State), Batch: it.Batch, Reason: reasonOf(it.Code, it.Reason),
-		Attempts: it.Attempts, UpdatedAt: it.UpdatedAt, Version: it.Ver,
+		Attempts: it.Attempts, Warning: it.Warning, UpdatedAt: it.UpdatedAt, Version: it.Ver,
 	}
 	if err := json.Unmarshal([]byte(it.Person), &s.Person); err != nil {
 		return s, internal(err, "decoding subject %s", s.ID)

@@ -212,7 +212,7 @@ func (s *Dynamo) PutSubjects(ctx context.Context, tenant, upload string, people 
 		}
 		av, err := attributevalue.MarshalMap(subjectItem{
 			PK: uploadPK(tenant, upload), SK: subjectSK(p.Row), Type: "subject", Tenant: tenant, Office: u.Office,
-			Upload: upload, Row: p.Row, Person: string(person), State: string(domain.PersonPending), UpdatedAt: now, Ver: 1,
+			Upload: upload, Row: p.Row, Person: string(person), State: string(domain.PersonPending), Warning: p.Warning, UpdatedAt: now, Ver: 1,
 		})
 		if err != nil {
 			return internal(err, "encoding a subject")

@@ -49,6 +49,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/casellario-pec/casellario/shared/domain"
 )
@@ -85,7 +86,11 @@ type Tenant struct {
 	// TransportAttempts bounds the requests for one person that may fail in
 	// transport (non-accettazione, mancata consegna) before the person fails
 	// (DefaultTransportAttempts when 0).
-	TransportAttempts int          `json:"transport_attempts,omitempty"`
+	TransportAttempts int `json:"transport_attempts,omitempty"`
+	// RepeatWarningDays: a person requested or certified for the same office
+	// within this many days is requested again, with a warning the office
+	// sees (DefaultRepeatWarningDays when 0; negative: no warning).
+	RepeatWarningDays int          `json:"repeat_warning_days,omitempty"`
 	Certificate       Certificate  `json:"certificate"`
 	BatchSize         int          `json:"batch_size,omitempty"`
 	Replies           ReplyPattern `json:"replies"`
@@ -414,6 +419,22 @@ func (t *Tenant) Office(code string) (*Office, error) {
 		}
 	}
 	return nil, domain.Errorf(domain.ENOTFOUND, "office %q not configured for %s", code, t.ID)
+}
+
+// DefaultRepeatWarningDays is how far back a person already requested by the
+// same office is looked for: a certificate is usually asked for once per
+// procedure, and one is valid six months.
+const DefaultRepeatWarningDays = 90
+
+// RepeatWindow is how far back repeated requests are looked for (0: never).
+func (t *Tenant) RepeatWindow() time.Duration {
+	switch {
+	case t.RepeatWarningDays < 0:
+		return 0
+	case t.RepeatWarningDays == 0:
+		return DefaultRepeatWarningDays * 24 * time.Hour
+	}
+	return time.Duration(t.RepeatWarningDays) * 24 * time.Hour
 }
 
 // DefaultGeneralRegistry is the usual code of a Comune's general register.
