@@ -114,8 +114,9 @@ func TestTraceability(t *testing.T) {
 	if got := downloads(t, journey.upload) - before; got != 4 {
 		t.Errorf("%d audit events for two ZIPs of two certificates, want 4", got)
 	}
-	// Another office sees neither the list's nor the request's ZIP.
-	other := token(t, officeUser(prato, "SUAP"))
+	// Another office sees neither the list's nor the request's ZIP (no
+	// other test uploads for this one, so its search finds nobody).
+	other := token(t, officeUser(prato, "EDILIZIA-PUBBLICA"))
 	for _, path := range []string{"/api/v1/uploads/" + journey.upload + "/certificates.zip", "/api/v1/batches/" + journey.batch + "/certificates.zip"} {
 		if code, _ := call(t, "GET", path, other, nil, "", nil); code != 404 {
 			t.Errorf("another office: %s %d", path, code)
