@@ -206,6 +206,33 @@ func FolderExists(ctx context.Context, mb mailbox.Mailbox, folder string) (bool,
 	return false, nil
 }
 
+// PersonalNamespace returns the prefix of the user's own folders (NAMESPACE,
+// RFC 2342): "" on most servers, "INBOX." on those that keep every folder
+// under the INBOX, where a top-level CREATE is refused. ok is false when the
+// server does not announce NAMESPACE.
+func PersonalNamespace(ctx context.Context, mb mailbox.Mailbox) (prefix string, ok bool, err error) {
+	s, isSession := mb.(*session)
+	if !isSession {
+		return "", false, fmt.Errorf("imap: namespace: %T is not a session of this package", mb)
+	}
+	defer s.guard(ctx)()
+	caps, err := s.c.Capability().Wait()
+	if err != nil {
+		return "", false, wrap("capability", err)
+	}
+	if !caps.Has(imap.CapNamespace) {
+		return "", false, nil
+	}
+	ns, err := s.c.Namespace().Wait()
+	if err != nil {
+		return "", false, wrap("namespace", err)
+	}
+	if len(ns.Personal) == 0 {
+		return "", false, nil
+	}
+	return ns.Personal[0].Prefix, true, nil
+}
+
 // SMTP TLS modes of SMTPServer.
 const (
 	SMTPImplicitTLS = "implicit" // TLS from the first byte (SMTPS, port 465)

@@ -254,9 +254,10 @@ func TestListCapabilities(t *testing.T) {
 		tenant        tenants.Tenant
 		has           string
 		move, uidplus bool
+		namespace     bool
 	}{
-		{"IMAP4rev2 folds MOVE and UIDPLUS in", im, tn, "IMAP4rev2", true, true},
-		{"IMAP4rev1 alone", rev1IMAP, rev1Tenant, "IMAP4rev1", false, false},
+		{"IMAP4rev2 folds MOVE, UIDPLUS and NAMESPACE in", im, tn, "IMAP4rev2", true, true, true},
+		{"IMAP4rev1 alone", rev1IMAP, rev1Tenant, "IMAP4rev1", false, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -271,6 +272,9 @@ func TestListCapabilities(t *testing.T) {
 			}
 			if !slices.Contains(caps.Names, tt.has) || caps.Move != tt.move || caps.UIDPlus != tt.uidplus || !slices.IsSorted(caps.Names) {
 				t.Errorf("%+v", caps)
+			}
+			if _, ok, err := pecmail.PersonalNamespace(ctx, mb); ok != tt.namespace || err != nil {
+				t.Errorf("namespace announced %v, %v", ok, err)
 			}
 		})
 	}
@@ -302,6 +306,12 @@ func TestFolderExists(t *testing.T) {
 			t.Errorf("%s: %v %v, want %v", tt.folder, got, err, tt.want)
 		}
 	}
+	if prefix, ok, err := pecmail.PersonalNamespace(ctx, mb); prefix != "" || !ok || err != nil {
+		t.Errorf("personal namespace %q %v %v, want \"\" announced", prefix, ok, err)
+	}
+	if _, _, err := pecmail.PersonalNamespace(ctx, memMailbox(t)); err == nil {
+		t.Error("namespace of a mailbox that is not an IMAP session")
+	}
 	if _, err := pecmail.FolderExists(ctx, memMailbox(t), "INBOX"); err == nil {
 		t.Error("folder lookup on a mailbox that is not an IMAP session")
 	}
@@ -316,6 +326,9 @@ func TestFolderExists(t *testing.T) {
 	}
 	if _, err := pecmail.ListCapabilities(ctx, mb2); err == nil {
 		t.Error("CAPABILITY on a closed session succeeded")
+	}
+	if _, _, err := pecmail.PersonalNamespace(ctx, mb2); err == nil {
+		t.Error("NAMESPACE on a closed session succeeded")
 	}
 }
 
