@@ -458,7 +458,7 @@ func TestRun(t *testing.T) {
 			"imap-capabilities": {preflight.OK, "IMAP4rev2"},
 			"imap-inbox":        {preflight.OK, "UIDVALIDITY"},
 			"imap-archive":      {preflight.Skip, "shared mailbox"},
-			"trust-store":       {preflight.OK, "1 certificates, 0 expired"},
+			"trust-store":       {preflight.OK, "1 certificate, 0 expired"},
 			"trust-provider":    {preflight.OK, "valid against the trust store"},
 			"smtp-connect":      {preflight.OK, "localhost"},
 			"smtp-login":        {preflight.OK, "nothing sent"},
@@ -567,7 +567,7 @@ func TestRun(t *testing.T) {
 			"trust-provider": {preflight.Skip, "no usable trust store"},
 		}},
 		{"a trust store of another CA", f.prato, func(c *preflight.Config) { c.TrustFile = other }, map[string]want{
-			"trust-store":    {preflight.OK, "1 certificates"},
+			"trust-store":    {preflight.OK, "1 certificate,"},
 			"trust-provider": {preflight.Fail, "which the trust store does not hold"},
 		}},
 		{"another CA's trust store in the local run", f.prato, func(c *preflight.Config) { c.TrustFile = other; c.Local = true }, map[string]want{
@@ -583,7 +583,7 @@ func TestRun(t *testing.T) {
 			"trust-store": {preflight.Fail, "certificate 1"},
 		}},
 		{"a trust store of expired certificates only", f.prato, func(c *preflight.Config) { c.TrustFile = expired }, map[string]want{
-			"trust-store": {preflight.Fail, "all 1 certificates are expired"},
+			"trust-store": {preflight.Fail, "its only certificate is expired"},
 		}},
 		{"a trust store keeping an expired certificate", f.prato, func(c *preflight.Config) { c.TrustFile = mixed }, map[string]want{
 			"trust-store":    {preflight.OK, "2 certificates, 1 expired (kept"},

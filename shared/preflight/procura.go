@@ -60,5 +60,8 @@ func (c *checker) procura(context.Context) Result {
 		return warn("procura", strings.Join(warns, "; "),
 			where+" if it is wrong: a PEC sent to an ordinary address gets no delivery receipt, and replies from it are not certified")
 	}
-	return ok("procura", strings.Join(addrs, ", ")+": PEC addresses, none of them a Comune's mailbox")
+	if len(addrs) == 1 {
+		return ok("procura", addrs[0]+": looks like a PEC address, not a Comune's mailbox")
+	}
+	return ok("procura", strings.Join(addrs, ", ")+": look like PEC addresses, none of them a Comune's mailbox")
 }

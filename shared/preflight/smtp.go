@@ -87,7 +87,10 @@ func (c *checker) notices(ctx context.Context) Result {
 		return fail("notices-smtp", fmt.Sprintf("%s (%s): %v", addr, srv.TLS, err), "check smtp.host, smtp.port and smtp.tls in the deployment file (587 with starttls, 465 with implicit)")
 	}
 	detail := addr + " (" + srv.TLS
-	if info.TLS.Version != "" {
+	switch {
+	case srv.TLS == pecmail.SMTPNoTLS:
+		detail = addr + " (no TLS"
+	case info.TLS.Version != "":
 		detail += ", " + info.TLS.Version
 	}
 	detail += ")"

@@ -62,14 +62,18 @@ func (c *checker) trustStore(context.Context) Result {
 		return fail("trust-store", c.cfg.TrustFile+" holds no certificate: no receipt can be verified, every one would wait in triage", c.trustFix())
 	}
 	if expired == total {
-		return fail("trust-store", fmt.Sprintf("%s: all %d certificates are expired: new receipts cannot be verified", c.cfg.TrustFile, total), c.trustFix())
+		what := fmt.Sprintf("all %d certificates are", total)
+		if total == 1 {
+			what = "its only certificate is"
+		}
+		return fail("trust-store", fmt.Sprintf("%s: %s expired: new receipts cannot be verified", c.cfg.TrustFile, what), c.trustFix())
 	}
 	pool, err := pec.ParseTrustStore(data)
 	if err != nil {
 		return fail("trust-store", err.Error(), c.trustFix())
 	}
 	c.trust = pool
-	detail := fmt.Sprintf("%s: %d certificates, %d expired", c.cfg.TrustFile, total, expired)
+	detail := fmt.Sprintf("%s: %s, %d expired", c.cfg.TrustFile, plural(total, "certificate"), expired)
 	if expired > 0 {
 		detail += " (kept to verify older messages: harmless)"
 	}
@@ -77,6 +81,13 @@ func (c *checker) trustStore(context.Context) Result {
 		detail += fmt.Sprintf(", %d not valid yet", notYet)
 	}
 	return ok("trust-store", detail)
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 // sample is one receipt or envelope read to check its signature.
