@@ -127,6 +127,11 @@ func runDispatch(ctx context.Context, e env, args []string) int {
 		return 2
 	}
 	if !*now || fs.NArg() != 0 {
+		if !*now {
+			fmt.Fprintln(e.stderr, "casellario dispatch: --now is missing (dispatch runs on its schedule; --now runs it at once)")
+		} else {
+			fmt.Fprintln(e.stderr, "casellario dispatch: unexpected arguments:", strings.Join(fs.Args(), " "))
+		}
 		fmt.Fprintln(e.stderr, "usage: casellario dispatch --now [--endpoints FILE]")
 		return 2
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,6 +25,11 @@ func TestOperatorCommands(t *testing.T) {
 	}
 	defer run.Close()
 	ep := filepath.Join(dir, localrun.EndpointsFile)
+	// A run killed without stopping leaves its endpoints.json behind.
+	stale := filepath.Join(t.TempDir(), localrun.EndpointsFile)
+	if err := os.WriteFile(stale, []byte(`{"dynamodb":"http://127.0.0.1:1","s3":"http://127.0.0.1:1","table":"casellario"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	usage := []struct {
 		name string
@@ -41,6 +47,7 @@ func TestOperatorCommands(t *testing.T) {
 		{"protocol number without date", []string{"submit", "--endpoints", ep, "--office", "SUAP", "--protocol-number", "1", "testdata/mistakes-bom.csv"}, 2, "go together"},
 		{"missing file", []string{"submit", "--endpoints", ep, "--office", "SUAP", "testdata/none.csv"}, 1, "no such file"},
 		{"endpoints file missing", []string{"submit", "--endpoints", filepath.Join(dir, "x.json"), "--office", "SUAP", "testdata/mistakes-bom.csv"}, 1, "local run"},
+		{"a local run no longer running", []string{"status", "--endpoints", stale, domain.NewID()}, 1, "is not running (nothing answers at 127.0.0.1:1)"},
 		{"dispatch without --now", []string{"dispatch", "--endpoints", ep}, 2, "usage"},
 		{"status of a bad id", []string{"status", "--endpoints", ep, "nope"}, 2, "usage"},
 		{"status of an unknown id", []string{"status", "--endpoints", ep, domain.NewID()}, 1, "no upload or request"},
@@ -133,5 +140,66 @@ func TestOperatorCommands(t *testing.T) {
 		if code != 0 || json.Unmarshal([]byte(out), &byNumber) != nil || byNumber.ID != batches[0].ID {
 			t.Errorf("status %s: exit %d %s %s", ref, code, out, errs)
 		}
+	}
+}
+
+// TestListings: `casellario uploads` and `casellario batches` list what a
+// round trip left, newest first, as lines and as JSON; usage errors say
+// what is wrong before the usage.
+func TestListings(t *testing.T) {
+	dir := t.TempDir()
+	run, err := localrun.Start(context.Background(), localrun.Options{DataDir: dir, InMemory: true, DispatchEvery: -1, PollEvery: -1,
+		ProcuraDelay: time.Hour, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer run.Close()
+	ep := filepath.Join(dir, localrun.EndpointsFile)
+	for _, tt := range []struct {
+		name string
+		args []string
+		code int
+		err  string
+	}{
+		{"a stray argument", []string{"uploads", "--endpoints", ep, "SUAP"}, 2, `unexpected argument "SUAP"`},
+		{"a bad limit", []string{"batches", "--endpoints", ep, "--limit", "0"}, 2, "--limit must be at least 1"},
+		{"a bad state", []string{"batches", "--endpoints", ep, "--state", "lost"}, 2, `--state "lost"`},
+		{"an unknown office", []string{"uploads", "--endpoints", ep, "--office", "NOPE"}, 2, `office "NOPE"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, errs := runCLI(t, tt.args...)
+			if code != tt.code || !strings.Contains(errs, tt.err) {
+				t.Fatalf("exit %d, stderr %q; want %d and %q", code, errs, tt.code, tt.err)
+			}
+		})
+	}
+	code, out, _ := runCLI(t, "batches", "--endpoints", ep)
+	if code != 0 || !strings.Contains(out, "(no requests)") {
+		t.Fatalf("no requests yet: %d %s", code, out)
+	}
+	code, out, errs := runCLI(t, "submit", "--endpoints", ep, "--office", "SUAP", "testdata/valid-windows1252.csv")
+	upload := strings.TrimSpace(out)
+	if code != 0 {
+		t.Fatalf("submit: %d %s", code, errs)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if u, err := run.Store.GetUpload(context.Background(), "c_g999", upload); err == nil && u.State == domain.UploadQueued {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the upload was never taken in")
+		}
+	}
+	if code, out, errs = runCLI(t, "dispatch", "--now", "--endpoints", ep); code != 0 {
+		t.Fatalf("dispatch: %d %s %s", code, out, errs)
+	}
+	code, out, _ = runCLI(t, "uploads", "--endpoints", ep, "--tenant", "c_g999")
+	if code != 0 || !strings.Contains(out, "c_g999/SUAP") || !strings.Contains(out, "valid-windows1252.csv") || !strings.Contains(out, upload) {
+		t.Fatalf("uploads: %d\n%s", code, out)
+	}
+	code, out, _ = runCLI(t, "batches", "--endpoints", ep, "--json", "--state", "sent")
+	var b batchLine
+	if code != 0 || json.Unmarshal([]byte(strings.Split(out, "\n")[0]), &b) != nil || b.Office != "SUAP" || b.People != 3 || len(b.Protocol.Number) != 7 {
+		t.Fatalf("batches --json: %d %s", code, out)
 	}
 }

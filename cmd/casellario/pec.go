@@ -26,6 +26,7 @@ func pecUsage(w io.Writer) {
 
 func runPec(ctx context.Context, e env, args []string) int {
 	if len(args) == 0 {
+		fmt.Fprintln(e.stderr, "casellario pec: the subcommand is missing")
 		pecUsage(e.stderr)
 		return 2
 	}

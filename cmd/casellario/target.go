@@ -5,8 +5,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -51,6 +54,9 @@ func openTarget(ctx context.Context, endpoints string) (*target, error) {
 	ep, err := localrun.ReadEndpoints(path)
 	switch {
 	case err == nil:
+		if err := running(ep); err != nil {
+			return nil, fmt.Errorf("the local run recorded in %s is not running (%v): start it with `make dev`, or pass --endpoints of one that runs", path, err)
+		}
 		return localTarget(ep)
 	case explicit || !errors.Is(err, os.ErrNotExist):
 		return nil, fmt.Errorf("local run: %w", err)
@@ -94,4 +100,18 @@ func awsTarget(ctx context.Context) (*target, error) {
 		return nil, err
 	}
 	return &target{store: env.Store, docs: docs, tenants: env.Tenants}, nil
+}
+
+// running reports whether a local run answers at its DynamoDB address: a run
+// killed without stopping leaves its endpoints.json behind.
+func running(ep localrun.Endpoints) error {
+	u, err := url.Parse(ep.DynamoDB)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("its DynamoDB address %q is not a URL", ep.DynamoDB)
+	}
+	c, err := net.DialTimeout("tcp", u.Host, time.Second)
+	if err != nil {
+		return fmt.Errorf("nothing answers at %s", u.Host)
+	}
+	return c.Close()
 }

@@ -26,6 +26,11 @@ const (
 
 func runTrust(_ context.Context, e env, args []string) int {
 	if len(args) == 0 || args[0] != "build" {
+		if len(args) == 0 {
+			fmt.Fprintln(e.stderr, "casellario trust: the subcommand is missing")
+		} else {
+			fmt.Fprintf(e.stderr, "casellario trust: unknown subcommand %q\n", args[0])
+		}
 		fmt.Fprintln(e.stderr, "usage: casellario trust build --from EXPORT [--out FILE] [--keep-expired] [--json]")
 		return exitTrustFailed
 	}

@@ -44,6 +44,11 @@ func runValidate(_ context.Context, e env, args []string) int {
 		return exitUnreadable
 	}
 	if fs.NArg() != 1 {
+		if fs.NArg() == 0 {
+			fmt.Fprintln(e.stderr, "casellario validate: the list file is missing")
+		} else {
+			fmt.Fprintln(e.stderr, "casellario validate: one file at a time")
+		}
 		fs.Usage()
 		return exitUnreadable
 	}

@@ -156,6 +156,11 @@ const (
 	BatchFailed      BatchState = "failed"
 )
 
+// BatchStates lists every state a request may be in, in their order.
+func BatchStates() []BatchState {
+	return []BatchState{BatchQueued, BatchProtocolled, BatchSent, BatchAccepted, BatchDelivered, BatchReplied, BatchCompleted, BatchFailed}
+}
+
 // batchOrder ranks the forward states; failed stands apart.
 var batchOrder = map[BatchState]int{
 	BatchQueued: 1, BatchProtocolled: 2, BatchSent: 3, BatchAccepted: 4,
