@@ -4,7 +4,7 @@ SHELL := /bin/bash
 GO ?= go
 PKGS := ./...
 
-.PHONY: all dev test bench build cli lint dataset tools clean browser awscli
+.PHONY: all dev test bench build cli lint dataset tools clean packages
 
 all: lint test
 
@@ -14,17 +14,19 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-## browser: Debian's chromium, for the browser test of the offices' web page (shared/api)
-browser:
-	@test -x /usr/bin/chromium || { $$(command -v sudo) apt-get update -qq && $$(command -v sudo) apt-get install -y -qq --no-install-recommends chromium; }
+## packages: the Debian packages the tests drive, installed in one apt-get run when missing: chromium (the
+## browser test of the offices' page), awscli (lists dropped into the uploads bucket; /usr/bin/aws itself, not
+## another aws on PATH) and dovecot-imapd (the real IMAP server of the mail tests, shared/localdev/dovecot)
+packages:
+	@missing=""; \
+	  test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	  test -x /usr/bin/aws || missing="$$missing awscli"; \
+	  test -x /usr/sbin/dovecot -a -x /usr/bin/doveadm -a -x /usr/lib/dovecot/dovecot-lda || missing="$$missing dovecot-imapd"; \
+	  if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	    $$(command -v sudo) apt-get update -qq && $$(command -v sudo) apt-get install -y -qq --no-install-recommends $$missing; fi
 
-## awscli: Debian's AWS CLI, for the test of lists dropped into the uploads bucket (shared/localdev/localrun);
-## /usr/bin/aws itself, not another aws on PATH (a pyenv shim, a newer CLI)
-awscli:
-	@test -x /usr/bin/aws || { $$(command -v sudo) apt-get update -qq && $$(command -v sudo) apt-get install -y -qq --no-install-recommends awscli; }
-
-## test: vet, format check and every test (unit, fuzz seeds, integration against local servers, browser, AWS CLI)
-test: lint tools browser awscli
+## test: vet, format check and every test (unit, fuzz seeds, integration against local servers, browser, AWS CLI, Dovecot)
+test: lint tools packages
 	$(GO) test -count=1 -timeout 12m $(PKGS)
 
 ## lint: go vet, a gofmt check, a tidy go.mod and staticcheck (pinned as a go tool in go.mod)
