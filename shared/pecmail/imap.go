@@ -191,8 +191,10 @@ func (s *session) Summaries(ctx context.Context, uids []uint32) ([]mailbox.Summa
 	section := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, Peek: true}
 	cmd := s.c.Fetch(uidSet(uids), &imap.FetchOptions{UID: true, RFC822Size: true, BodySection: []*imap.FetchItemBodySection{section}})
 	var out []mailbox.Summary
+	var noHeader []uint32
 	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
 		var sum mailbox.Summary
+		got := false
 		for item := msg.Next(); item != nil; item = msg.Next() {
 			switch it := item.(type) {
 			case imapclient.FetchItemDataUID:
@@ -207,18 +209,46 @@ func (s *session) Summaries(ctx context.Context, uids []uint32) ([]mailbox.Summa
 						return nil, wrap("fetch header", err)
 					}
 					_, _ = io.Copy(io.Discard, it.Literal)
-					sum.Header = b
+					sum.Header, got = b, true
 				}
 			}
 		}
 		if sum.UID != 0 {
 			out = append(out, sum)
+			if !got {
+				noHeader = append(noHeader, sum.UID)
+			}
 		}
 	}
 	if err := cmd.Close(); err != nil {
 		return nil, wrap("fetch headers", err)
 	}
+	if len(noHeader) > 0 {
+		// A message another client expunged while this session still listed
+		// it comes back with a NIL header (Dovecot: "BODY[HEADER] NIL",
+		// then EXPUNGE): those gone are left out, as ones already gone are.
+		there, err := s.existing(noHeader)
+		if err != nil {
+			return nil, err
+		}
+		out = slices.DeleteFunc(out, func(m mailbox.Summary) bool {
+			return slices.Contains(noHeader, m.UID) && !slices.Contains(there, m.UID)
+		})
+	}
 	sortSummaries(out)
+	return out, nil
+}
+
+// existing returns those of uids still in the folder.
+func (s *session) existing(uids []uint32) ([]uint32, error) {
+	sd, err := s.c.UIDSearch(&imap.SearchCriteria{UID: []imap.UIDSet{uidSet(uids)}}, nil).Wait()
+	if err != nil {
+		return nil, wrap("uid search", err)
+	}
+	var out []uint32
+	for _, u := range sd.AllUIDs() {
+		out = append(out, uint32(u))
+	}
 	return out, nil
 }
 
@@ -234,9 +264,12 @@ func (s *session) Fetch(ctx context.Context, uid uint32, fn func(r io.Reader) er
 			case imapclient.FetchItemDataUID:
 				found = found || uint32(it.UID) == uid
 			case imapclient.FetchItemDataBodySection:
-				if it.Literal != nil && !body && ferr == nil {
+				// NIL or empty: no message is empty; see below.
+				if it.Literal != nil && it.Literal.Size() > 0 && !body && ferr == nil {
 					body = true
 					ferr = fn(it.Literal)
+				}
+				if it.Literal != nil {
 					_, _ = io.Copy(io.Discard, it.Literal)
 				}
 			}
@@ -251,6 +284,17 @@ func (s *session) Fetch(ctx context.Context, uid uint32, fn func(r io.Reader) er
 	case !found && !body:
 		return mailbox.ErrGone
 	case !body:
+		// A message another client expunged while this session still
+		// listed it comes back without its body (Dovecot: "BODY[] NIL",
+		// then EXPUNGE and OK [EXPUNGEISSUED]): gone, when the folder no
+		// longer has it.
+		there, err := s.existing([]uint32{uid})
+		if err != nil {
+			return err
+		}
+		if len(there) == 0 {
+			return mailbox.ErrGone
+		}
 		// An answer without the body: retried later, never stored as empty.
 		return fmt.Errorf("imap: uid fetch %d: the server sent no message body", uid)
 	}
