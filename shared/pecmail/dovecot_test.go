@@ -158,6 +158,7 @@ func verbs(cmds []string) []string {
 // alone: another message that another client flagged \Deleted stays, and
 // nothing is ever expunged unscoped.
 func TestDovecotMove(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name    string
 		without []string
@@ -171,6 +172,7 @@ func TestDovecotMove(t *testing.T) {
 			[]string{"UID MOVE", "EXPUNGE", "UID EXPUNGE", "CLOSE"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			d := newDove(t, tc.without...)
 			tn := d.tenant(t, tenants.MailboxDedicated)
@@ -182,7 +184,11 @@ func TestDovecotMove(t *testing.T) {
 			if err := d.srv.Flag(ctx, tn.PEC.Username, "INBOX", theirs, `\Deleted`); err != nil {
 				t.Fatal(err)
 			}
-			want := [][]byte{d.body(t, tn, "INBOX", ours), d.body(t, tn, "INBOX", triaged)}
+			delivered, err := d.srv.Bodies(ctx, tn.PEC.Username, "INBOX")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := [][]byte{delivered[ours], delivered[triaged]}
 			mb, err := d.im.Dial(ctx, &tn)
 			if err != nil {
 				t.Fatal(err)
@@ -218,8 +224,12 @@ func TestDovecotMove(t *testing.T) {
 			if len(arch.Messages) != 2 {
 				t.Fatalf("archive %+v", arch)
 			}
+			archived, err := d.srv.Bodies(ctx, tn.PEC.Username, tn.PEC.ArchiveFolder())
+			if err != nil {
+				t.Fatal(err)
+			}
 			for i, m := range arch.Messages {
-				if got := d.body(t, tn, tn.PEC.ArchiveFolder(), m.UID); !bytes.Equal(got, want[i]) {
+				if !bytes.Equal(archived[m.UID], want[i]) {
 					t.Errorf("archived message %d differs from the original", i)
 				}
 				if slices.Contains(m.Flags, `\Deleted`) || slices.Contains(m.Flags, `\Seen`) {
@@ -247,6 +257,7 @@ func TestDovecotMove(t *testing.T) {
 // A folder opened read-only refuses flags and moves before asking the
 // server; a folder that is not there is a refusal, the session goes on.
 func TestDovecotReadOnlySession(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d := newDove(t)
 	tn := d.tenant(t, tenants.MailboxShared)
@@ -285,6 +296,8 @@ func TestDovecotReadOnlySession(t *testing.T) {
 // its FETCH with a NIL body or header (then EXPUNGE and OK [EXPUNGEISSUED]);
 // the adapter calls it gone instead of failing.
 func TestDovecotExpungedMeanwhile(t *testing.T) {
+	t.Parallel()
+	d := newDove(t)
 	for _, tc := range []struct {
 		name         string
 		beforeHeader bool // expunged between the search and the headers, else between the headers and the fetch
@@ -294,7 +307,6 @@ func TestDovecotExpungedMeanwhile(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			d := newDove(t)
 			tn := d.tenant(t, tenants.MailboxShared)
 			first := d.deliver(t, tn, "INBOX", plain(t, "a@pec.test", "uno", ""))
 			second := d.deliver(t, tn, "INBOX", plain(t, "b@pec.test", "due", ""))
@@ -360,6 +372,7 @@ func TestDovecotExpungedMeanwhile(t *testing.T) {
 // Dispatch's "was it sent?": the receipts in the INBOX (and the archive of a
 // dedicated mailbox), read without changing anything.
 func TestDovecotReceipt(t *testing.T) {
+	t.Parallel()
 	const id = "<casellario.richiesta-1@pec.comune.prato.test>"
 	d := newDove(t)
 	for _, tc := range []struct {
@@ -468,6 +481,7 @@ func (e *expungeFirst) Fetch(ctx context.Context, uid uint32, fn func(io.Reader)
 // A receipt expunged by another client between the search and the fetch is
 // not there, not an error; the next receipt still counts.
 func TestDovecotReceiptExpungedMeanwhile(t *testing.T) {
+	t.Parallel()
 	const id = "<casellario.richiesta-2@pec.comune.prato.test>"
 	d := newDove(t)
 	for _, tc := range []struct {

@@ -165,6 +165,10 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		os.Remove(dir)
 		return nil, fmt.Errorf("dovecot: the folder %s is too long a path for Dovecot's sockets: choose a shorter TempDir", dir)
 	}
+	if err := reachable(dir); err != nil {
+		os.Remove(dir)
+		return nil, err
+	}
 	s := &Server{Dir: dir, opts: opts, conf: filepath.Join(dir, "dovecot.conf"), id: id, users: map[string]string{}}
 	if err := s.prepare(); err != nil {
 		s.removeDir()
@@ -200,6 +204,26 @@ func (s *Server) without(ctx context.Context, drop []string) error {
 		return err
 	}
 	return s.launch(ctx, keep)
+}
+
+// reachable checks, as root, that Dovecot's unprivileged processes can
+// pass through every folder above dir.
+func reachable(dir string) error {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	for p := filepath.Dir(dir); ; p = filepath.Dir(p) {
+		st, err := os.Stat(p)
+		if err != nil {
+			return fmt.Errorf("dovecot: %w", err)
+		}
+		if st.Mode().Perm()&0o001 == 0 {
+			return fmt.Errorf("dovecot: %s is closed to others: Dovecot's mail processes (user dovecot) could not reach %s; choose another TempDir", p, dir)
+		}
+		if p == filepath.Dir(p) {
+			return nil
+		}
+	}
 }
 
 // prepare makes the folder, the CA and the TLS certificate.
@@ -269,6 +293,7 @@ func (s *Server) config(caps []string) string {
 	w("first_valid_uid = %d", id.mailUID)
 	w("first_valid_gid = %d", id.mailGID)
 	w("mail_location = maildir:~/Maildir")
+	w("mail_fsync = never") // a throw-away server: no waiting for the disk
 	// Every session's input, written by the session's own process before it
 	// answers: what a client sent, for tests to check.
 	w("rawlog_dir = %s/home/%%u/rawlog", d)

@@ -50,6 +50,7 @@ func mail(id, text string) []byte {
 // TestDovecotHarness: deliveries, what a second client sees and does, a
 // recreated mailbox, the rawlog, and a clean stop.
 func TestDovecotHarness(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := start(t, Options{})
 	raws := [][]byte{mail("a@x", "uno"), mail("b@x", "due"), mail("c@x", "tre")}
@@ -155,6 +156,7 @@ func foreign(t *testing.T, s *Server, name string) *imapclient.Client {
 // TestDovecotWithout: the capabilities announced after login, less those
 // a test takes away.
 func TestDovecotWithout(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		without []string
 		absent  []string
@@ -165,6 +167,7 @@ func TestDovecotWithout(t *testing.T) {
 		{[]string{"MOVE", "UIDPLUS"}, []string{"MOVE", "UIDPLUS"}, []string{"IMAP4rev1", "IDLE"}},
 	} {
 		t.Run(fmt.Sprint(tc.without), func(t *testing.T) {
+			t.Parallel()
 			s := start(t, Options{Without: tc.without})
 			caps, err := s.Caps(context.Background(), comune)
 			if err != nil {
@@ -212,6 +215,7 @@ func shortDir(t *testing.T) string {
 // TestDovecotStartErrors: every way Start fails says why, and leaves
 // nothing behind.
 func TestDovecotStartErrors(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		opts func(t *testing.T) Options
@@ -262,8 +266,33 @@ func TestDovecotStartErrors(t *testing.T) {
 	}
 }
 
+// TestDovecotClosedTempDir: as root, Dovecot's mail processes run as user
+// dovecot, and must reach the folder; as anyone else they run as the caller.
+func TestDovecotClosedTempDir(t *testing.T) {
+	t.Parallel()
+	closed := filepath.Join(shortDir(t), "c")
+	if err := os.Mkdir(closed, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Start(context.Background(), Options{TempDir: closed})
+	if os.Geteuid() != 0 {
+		if err != nil {
+			t.Fatalf("not root: %v", err)
+		}
+		s.Stop()
+		return
+	}
+	if err == nil || !strings.Contains(err.Error(), "closed to others") {
+		t.Fatalf("as root: %v", err)
+	}
+	if left, _ := os.ReadDir(closed); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
+	}
+}
+
 // TestDovecotErrors: the harness's own refusals and Dovecot's.
 func TestDovecotErrors(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := start(t, Options{})
 	if _, err := s.Deliver(ctx, comune, "INBOX", mail("a@x", "uno")); err != nil {
@@ -325,6 +354,7 @@ func TestDovecotErrors(t *testing.T) {
 
 // The rawlog's lines into commands.
 func TestDovecotRawlogCommands(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, log string
 		want      []string

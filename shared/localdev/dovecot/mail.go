@@ -283,6 +283,27 @@ func (s *Server) Body(ctx context.Context, name, folder string, uid uint32) ([]b
 	return out, err
 }
 
+// Bodies returns every message of a folder by UID, as a second client reads
+// them (BODY.PEEK[]).
+func (s *Server) Bodies(ctx context.Context, name, folder string) (map[uint32][]byte, error) {
+	out := map[uint32][]byte{}
+	err := s.with(ctx, name, folder, true, func(c *imapclient.Client, sd *imap.SelectData) error {
+		if sd.NumMessages == 0 {
+			return nil
+		}
+		sec := &imap.FetchItemBodySection{Peek: true}
+		bufs, err := c.Fetch(allSeq(), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{sec}}).Collect()
+		if err != nil {
+			return fmt.Errorf("dovecot: fetch: %w", err)
+		}
+		for _, b := range bufs {
+			out[uint32(b.UID)] = b.FindBodySection(sec)
+		}
+		return nil
+	})
+	return out, err
+}
+
 // Flag adds a flag to a message, as another client would.
 func (s *Server) Flag(ctx context.Context, name, folder string, uid uint32, flag string) error {
 	return s.with(ctx, name, folder, false, func(c *imapclient.Client, _ *imap.SelectData) error {
