@@ -63,6 +63,7 @@ type dvFx struct {
 	t      *tenants.Tenant
 	user   string
 	signer *pec.Signer
+	im     *pecmail.IMAP // dispatch's "was it sent?" lookup
 	spy    *dvSpy
 }
 
@@ -92,6 +93,7 @@ func newDvFx(t *testing.T, srv *dovecot.Server, mode string) *dvFx {
 		t.Fatal(err)
 	}
 	f.t = &tc.Tenants[0]
+	f.im = &pecmail.IMAP{Secrets: pecmail.LocalSecrets(), TLS: srv.CA.ClientTLS(), Timeout: 10 * time.Second, TrustStore: ca.Pool()}
 	f.spy = &dvSpy{inner: &pecmail.IMAP{Secrets: pecmail.LocalSecrets(), TLS: srv.CA.ClientTLS(), Timeout: 10 * time.Second}}
 	f.h = &poll.Handler{Store: f.st, Triage: f.st, Docs: f.d, Tenants: tc, Mail: f.spy, Trust: ca.Pool(), Deadline: 30 * time.Second}
 	return f
@@ -259,6 +261,18 @@ func (f *dvFx) handledOnce(t *testing.T, bt domain.Batch) {
 	}
 }
 
+// readOnly checks that poll's sessions only read (a shared inbox): EXAMINE,
+// never SELECT, STORE, COPY, MOVE or EXPUNGE.
+func (f *dvFx) readOnly(t *testing.T) {
+	t.Helper()
+	verbs, _ := f.sent(t)
+	for _, v := range verbs {
+		if !slices.Contains([]string{"EXAMINE", "UID SEARCH", "UID FETCH", "LOGOUT"}, v) {
+			t.Errorf("poll sent %s to a shared inbox", v)
+		}
+	}
+}
+
 var bodyFetch = regexp.MustCompile(`^UID FETCH ([0-9]+) \(UID BODY\.PEEK\[\]\)$`)
 
 // sent returns what poll's sessions sent: the commands' names (with UID),
@@ -332,12 +346,8 @@ func dvShared(t *testing.T, srv *dovecot.Server) {
 	if after := f.look(t, "INBOX"); fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Fatalf("the shared inbox changed:\n%+v\nwas\n%+v", after, before)
 	}
-	verbs, bodies := f.sent(t)
-	for _, v := range verbs {
-		if !slices.Contains([]string{"EXAMINE", "UID SEARCH", "UID FETCH", "LOGOUT"}, v) {
-			t.Errorf("poll sent %s to a shared inbox", v)
-		}
-	}
+	f.readOnly(t)
+	_, bodies := f.sent(t)
 	ours := []uint32{in.accepted, in.delivered, in.reply}
 	if !slices.Equal(bodies, ours) || !slices.Equal(f.spy.fetches(), ours) {
 		t.Fatalf("whole messages fetched: %v (spy %v), want only ours %v", bodies, f.spy.fetches(), ours)
@@ -359,6 +369,29 @@ func dvShared(t *testing.T, srv *dovecot.Server) {
 	late := f.deliver(t, f.receipt(t, pec.KindAvvenutaConsegna, bt.MessageID))
 	if sum := f.run(t); sum.Fetched != 1 || sum.Duplicates != 0 || f.cursor(t).LastUID != late {
 		t.Fatalf("a late receipt: %+v, cursor %d", sum, f.cursor(t).LastUID)
+	}
+	f.wasSent(t, bt)
+}
+
+// wasSent: dispatch's lookup finds the acceptance where poll left it, and
+// changes nothing.
+func (f *dvFx) wasSent(t *testing.T, bt domain.Batch) {
+	t.Helper()
+	folders := []string{"INBOX"}
+	if f.t.PEC.Dedicated() {
+		folders = append(folders, f.t.PEC.ArchiveFolder())
+	}
+	var before []dovecot.Folder
+	for _, name := range folders {
+		before = append(before, f.look(t, name))
+	}
+	if k, err := f.im.Receipt(context.Background(), *f.t, bt.MessageID); k != pec.KindAccettazione || err != nil {
+		t.Fatalf("Receipt: %q %v", k, err)
+	}
+	for i, name := range folders {
+		if after := f.look(t, name); fmt.Sprint(after) != fmt.Sprint(before[i]) {
+			t.Errorf("Receipt changed %s:\n%+v\nwas\n%+v", name, after, before[i])
+		}
 	}
 }
 
@@ -387,9 +420,19 @@ func TestDovecotPoll(t *testing.T) {
 				t.Run("shared", func(t *testing.T) { dvShared(t, srv) })
 			}
 			t.Run("dedicated", func(t *testing.T) {
+				ctx := context.Background()
 				f := newDvFx(t, srv, tenants.MailboxDedicated)
 				bt := f.batch(t)
 				in := f.fill(t, bt)
+				// While poll works, a message arrives and another client marks
+				// it \Deleted: no expunge of poll's may take it.
+				var marked uint32
+				f.spy.beforeFetch = map[uint32]func(){in.delivered: func() {
+					marked = f.deliver(t, []byte("From: newsletter@example.test\r\nSubject: altre offerte\r\nMessage-ID: <n2@example.test>\r\n\r\nciao\r\n"))
+					if err := srv.Flag(ctx, f.user, "INBOX", marked, `\Deleted`); err != nil {
+						t.Error(err)
+					}
+				}}
 				sum := f.run(t)
 				// Everything is read: another request's receipt and the
 				// citizen's PEC count as a receipt and a reply, in triage
@@ -402,6 +445,9 @@ func TestDovecotPoll(t *testing.T) {
 				}
 				f.handledOnce(t, bt)
 				inbox, arch := f.look(t, "INBOX"), f.look(t, f.t.PEC.ArchiveFolder())
+				if !slices.Contains(inbox.Flags(marked), `\Deleted`) {
+					t.Fatalf("the message another client marked \\Deleted is gone: %+v", inbox)
+				}
 				for uid := range in.raws {
 					if inbox.Has(uid) == caps.gone {
 						t.Errorf("UID %d in the INBOX: %v", uid, inbox.Has(uid))
@@ -438,13 +484,15 @@ func TestDovecotPoll(t *testing.T) {
 					t.Errorf("an unscoped expunge: %v", verbs)
 				}
 				// Again: what was copied and left \Deleted is behind the
-				// cursor: not handled twice.
-				if sum := f.run(t); sum.Fetched+sum.Duplicates != 0 {
-					t.Fatalf("a run with nothing new: %+v", sum)
+				// cursor, not handled twice; the message that came meanwhile
+				// is read, \Deleted or not (the mailbox is ours).
+				if sum := f.run(t); sum.Fetched != 1 || sum.Duplicates != 0 || f.cursor(t).LastUID != marked {
+					t.Fatalf("the second run: %+v, cursor %d, want only UID %d", sum, f.cursor(t).LastUID, marked)
 				}
-				if n := len(f.look(t, f.t.PEC.ArchiveFolder()).Messages); n != len(in.raws) {
+				if n := len(f.look(t, f.t.PEC.ArchiveFolder()).Messages); n != len(in.raws)+1 {
 					t.Fatalf("archive has %d messages after a second run", n)
 				}
+				f.wasSent(t, bt)
 			})
 		})
 	}
@@ -483,6 +531,7 @@ func TestDovecotPollUIDValidity(t *testing.T) {
 			if reply != 1 || last != 4 {
 				t.Fatalf("the recreated INBOX gave UIDs %d..%d", reply, last)
 			}
+			before := f.look(t, "INBOX")
 			sum := f.run(t)
 			if !sum.Rescanned || sum.Replies != 1 || sum.Certificates != 1 || sum.Receipts != 0 {
 				t.Fatalf("run after the new UIDVALIDITY: %+v", sum)
@@ -507,6 +556,12 @@ func TestDovecotPollUIDValidity(t *testing.T) {
 			}
 			if items := must[[]domain.TriageItem](t)(f.st.ListTriage(ctx, f.t.ID, domain.TriageOpen, 0)); len(items) != wantItems {
 				t.Fatalf("triage %+v, want %d items", items, wantItems)
+			}
+			if mode == tenants.MailboxShared {
+				f.readOnly(t)
+				if after := f.look(t, "INBOX"); fmt.Sprint(after) != fmt.Sprint(before) {
+					t.Fatalf("the shared inbox changed:\n%+v\nwas\n%+v", after, before)
+				}
 			}
 		})
 	}
@@ -553,6 +608,13 @@ func TestDovecotPollExpungedMeanwhile(t *testing.T) {
 			if sum := f.run(t); sum.Fetched+sum.Gone != 0 {
 				t.Fatalf("a second run %+v", sum)
 			}
+			if tc.mode == tenants.MailboxShared {
+				// Only the other client's expunge changed it.
+				f.readOnly(t)
+				if inbox := f.look(t, "INBOX"); inbox.Has(first) || !inbox.Has(second) || len(inbox.Flags(second)) != 0 {
+					t.Fatalf("INBOX %+v", inbox)
+				}
+			}
 		})
 	}
 }
@@ -572,6 +634,7 @@ func TestDovecotPollLargeMessage(t *testing.T) {
 			filler := bytes.Repeat([]byte("0123456789abcdef"), 8<<10) // 128 KB
 			big := f.deliver(t, f.envelope(t, f.t.Procura, "Certificati", bt.MessageID, nil, filler))
 			next := f.deliver(t, f.receipt(t, pec.KindAccettazione, bt.MessageID))
+			before := f.look(t, "INBOX")
 			sum := f.run(t)
 			if sum.SetAside != 1 || sum.Receipts != 1 || sum.Fetched != 1 || f.cursor(t).LastUID != next {
 				t.Fatalf("summary %+v, cursor %d", sum, f.cursor(t).LastUID)
@@ -591,8 +654,11 @@ func TestDovecotPollLargeMessage(t *testing.T) {
 				t.Fatalf("kept header (%d bytes) %q", len(hdr), hdr)
 			}
 			inbox := f.look(t, "INBOX")
-			if mode == tenants.MailboxShared && !inbox.Has(big) {
-				t.Fatal("the shared inbox lost the large message")
+			if mode == tenants.MailboxShared {
+				f.readOnly(t)
+				if fmt.Sprint(inbox) != fmt.Sprint(before) {
+					t.Fatalf("the shared inbox changed:\n%+v\nwas\n%+v", inbox, before)
+				}
 			}
 			if mode == tenants.MailboxDedicated {
 				arch := f.look(t, f.t.PEC.ArchiveFolder())
