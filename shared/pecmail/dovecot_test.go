@@ -13,6 +13,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,6 +31,7 @@ type dove struct {
 	im     *IMAP
 	signer *pec.Signer
 	other  *pec.Signer // a provider nobody trusts
+	mu     sync.Mutex
 	users  int
 }
 
@@ -72,9 +74,12 @@ func tail(log string) string {
 // tenant is the demo's first Comune with a mailbox of its own on the server.
 func (d *dove) tenant(t *testing.T, mode string) tenants.Tenant {
 	t.Helper()
+	d.mu.Lock()
 	d.users++
+	n := d.users
+	d.mu.Unlock()
 	tn := tenants.Demo().Tenants[0]
-	tn.PEC.Username = fmt.Sprintf("comune%d@pec.comune.prato.test", d.users)
+	tn.PEC.Username = fmt.Sprintf("comune%d@pec.comune.prato.test", n)
 	tn.PEC.IMAP = d.srv.Addr
 	tn.PEC.Auth = tenants.Secret{Password: "segreta"}
 	tn.PEC.Mode = mode
@@ -306,6 +311,7 @@ func TestDovecotExpungedMeanwhile(t *testing.T) {
 		{"between the headers and the fetch", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			tn := d.tenant(t, tenants.MailboxShared)
 			first := d.deliver(t, tn, "INBOX", plain(t, "a@pec.test", "uno", ""))
@@ -411,6 +417,7 @@ func TestDovecotReceipt(t *testing.T) {
 		}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			tn := d.tenant(t, tc.mode)
 			before := map[string]dovecot.Folder{}
@@ -493,6 +500,7 @@ func TestDovecotReceiptExpungedMeanwhile(t *testing.T) {
 		{"the first of two", []pec.Kind{pec.KindAccettazione, pec.KindAvvenutaConsegna}, pec.KindAccettazione},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			tn := d.tenant(t, tenants.MailboxShared)
 			var uids []uint32

@@ -583,6 +583,7 @@ func TestDovecotPollExpungedMeanwhile(t *testing.T) {
 		{tenants.MailboxDedicated, false},
 	} {
 		t.Run(fmt.Sprintf("%s, before the header: %v", tc.mode, tc.beforeHeader), func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			f := newDvFx(t, srv, tc.mode)
 			bt := f.batch(t)
@@ -627,6 +628,7 @@ func TestDovecotPollLargeMessage(t *testing.T) {
 	srv := dvServer(t)
 	for _, mode := range []string{tenants.MailboxShared, tenants.MailboxDedicated} {
 		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			f := newDvFx(t, srv, mode)
 			f.h.MaxMessage = 32 << 10
