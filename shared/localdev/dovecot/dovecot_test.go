@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -53,6 +54,20 @@ func TestDovecotHarness(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := start(t, Options{})
+	// Everything of the server is in its folder: no /etc/dovecot, no syslog.
+	conf, err := exec.Command(DefaultBinary, "-c", s.conf, "-n").CombinedOutput()
+	if err != nil {
+		t.Fatalf("dovecot -n: %v: %s", err, conf)
+	}
+	for _, want := range []string{"base_dir = " + s.Dir + "/run", "state_dir = " + s.Dir + "/state", "log_path = " + s.Dir + "/dovecot.log",
+		"mail_location = maildir:~/Maildir", "listen = 127.0.0.1", "ssl = required"} {
+		if !strings.Contains(string(conf), "\n"+want+"\n") {
+			t.Errorf("dovecot -n lacks %q:\n%s", want, conf)
+		}
+	}
+	if strings.Contains(string(conf), "/etc/dovecot") || strings.Contains(string(conf), "syslog") {
+		t.Errorf("dovecot -n:\n%s", conf)
+	}
 	raws := [][]byte{mail("a@x", "uno"), mail("b@x", "due"), mail("c@x", "tre")}
 	for i, raw := range raws {
 		uid, err := s.Deliver(ctx, comune, "INBOX", raw)

@@ -174,7 +174,7 @@ func (s *Server) with(ctx context.Context, name, folder string, readOnly bool, f
 		return err
 	}
 	defer c.Close()
-	if dl, ok := ctx.Deadline(); ok {
+	if dl, ok := ctx.Deadline(); ok && dl.Before(time.Now().Add(s.opts.Timeout)) {
 		_ = conn.SetDeadline(dl)
 	}
 	sd, err := c.Select(folder, &imap.SelectOptions{ReadOnly: readOnly}).Wait()
