@@ -39,7 +39,7 @@ func newDove(t *testing.T, without ...string) *dove {
 	t.Helper()
 	srv, err := dovecot.Start(context.Background(), dovecot.Options{Without: without})
 	if err != nil {
-		t.Fatalf("Dovecot does not start (it is part of the tests: `make dovecot` installs it): %v", err)
+		t.Fatalf("Dovecot does not start (it is part of the tests: `make packages` installs it): %v", err)
 	}
 	t.Cleanup(func() {
 		if t.Failed() {

@@ -314,8 +314,13 @@ func (c *Config) Validate() error {
 				bad(p+".pec.folder", "only for a dedicated mailbox (mode dedicated): a shared one is never changed")
 			}
 		case MailboxDedicated:
-			if strings.EqualFold(t.PEC.Folder, "INBOX") {
-				bad(p+".pec.folder", "%q: handled messages must leave the INBOX", t.PEC.Folder)
+			switch f := t.PEC.Folder; {
+			case strings.EqualFold(f, "INBOX"):
+				bad(p+".pec.folder", "%q: handled messages must leave the INBOX", f)
+			case strings.ContainsAny(f, "/.\\*%") || strings.TrimSpace(f) != f:
+				// Servers differ on the hierarchy separator (Dovecot's Maildir++ uses '.' and refuses '/'):
+				// only a top-level name moves messages on every server.
+				bad(p+".pec.folder", "%q: give a top-level folder name, without / . \\ * %%", f)
 			}
 		default:
 			bad(p+".pec.mode", "%q: want shared or dedicated", t.PEC.Mode)
@@ -323,6 +328,9 @@ func (c *Config) Validate() error {
 		email(p+".procura", t.Procura)
 		for k, a := range t.ProcuraSenders {
 			email(fmt.Sprintf("%s.procura_senders[%d]", p, k), a)
+		}
+		if t.RepeatWarningDays > 3650 {
+			bad(p+".repeat_warning_days", "%d: want at most 3650 (0: the default, %d; negative: no warning)", t.RepeatWarningDays, DefaultRepeatWarningDays)
 		}
 		if t.TransportAttempts < 0 || t.TransportAttempts > 10 {
 			bad(p+".transport_attempts", "%d: want 1 to 10 (0: the default, %d)", t.TransportAttempts, DefaultTransportAttempts)

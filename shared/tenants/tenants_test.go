@@ -83,6 +83,12 @@ func TestValidate(t *testing.T) {
 		{"purpose", func(c *Config) { c.Tenants[0].Certificate.Purpose = " " }, `tenants[0].certificate.purpose: required`},
 		{"dup pec", func(c *Config) { c.Tenants[1].PEC.Address = "protocollo@pec.comune.prato.test" }, `tenants[1].pec.address`},
 		{"no offices", func(c *Config) { c.Tenants[1].Offices = nil }, `tenants[1].offices: at least one office`},
+		{"folder of a shared mailbox", func(c *Config) { c.Tenants[0].PEC.Folder = "Archivio" }, `tenants[0].pec.folder: only for a dedicated mailbox`},
+		{"archive in the INBOX", func(c *Config) { c.Tenants[0].PEC.Mode, c.Tenants[0].PEC.Folder = MailboxDedicated, "inbox" }, `handled messages must leave the INBOX`},
+		{"archive below another folder", func(c *Config) { c.Tenants[0].PEC.Mode, c.Tenants[0].PEC.Folder = MailboxDedicated, "PEC/Archivio" }, `tenants[0].pec.folder: "PEC/Archivio": give a top-level folder name`},
+		{"archive with Maildir++'s separator", func(c *Config) { c.Tenants[0].PEC.Mode, c.Tenants[0].PEC.Folder = MailboxDedicated, "INBOX.Archivio" }, `give a top-level folder name`},
+		{"transport attempts", func(c *Config) { c.Tenants[0].TransportAttempts = 11 }, `tenants[0].transport_attempts: 11: want 1 to 10`},
+		{"repeat warning", func(c *Config) { c.Tenants[0].RepeatWarningDays = 5000 }, `tenants[0].repeat_warning_days: 5000: want at most 3650`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -52,7 +52,7 @@ const (
 )
 
 // ErrNotInstalled is returned when a Dovecot program is missing.
-var ErrNotInstalled = errors.New("dovecot: not installed: run `make dovecot` (apt-get install dovecot-imapd)")
+var ErrNotInstalled = errors.New("dovecot: not installed: run `make packages` (apt-get install dovecot-imapd)")
 
 // Options configure Start.
 type Options struct {

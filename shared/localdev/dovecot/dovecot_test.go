@@ -28,7 +28,7 @@ func start(t *testing.T, opts Options) *Server {
 	t.Helper()
 	s, err := Start(context.Background(), opts)
 	if err != nil {
-		t.Fatalf("Dovecot does not start (it is part of the tests: `make dovecot` installs it): %v", err)
+		t.Fatalf("Dovecot does not start (it is part of the tests: `make packages` installs it): %v", err)
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -237,9 +237,9 @@ func TestDovecotStartErrors(t *testing.T) {
 		want string
 		is   error
 	}{
-		{"no dovecot", func(*testing.T) Options { return Options{Binary: "/nonexistent/dovecot"} }, "make dovecot", ErrNotInstalled},
-		{"no doveadm", func(*testing.T) Options { return Options{Doveadm: "/nonexistent/doveadm"} }, "make dovecot", ErrNotInstalled},
-		{"no LDA", func(*testing.T) Options { return Options{LDA: "/nonexistent/dovecot-lda"} }, "make dovecot", ErrNotInstalled},
+		{"no dovecot", func(*testing.T) Options { return Options{Binary: "/nonexistent/dovecot"} }, "make packages", ErrNotInstalled},
+		{"no doveadm", func(*testing.T) Options { return Options{Doveadm: "/nonexistent/doveadm"} }, "make packages", ErrNotInstalled},
+		{"no LDA", func(*testing.T) Options { return Options{LDA: "/nonexistent/dovecot-lda"} }, "make packages", ErrNotInstalled},
 		{"exits at start", func(t *testing.T) Options {
 			return Options{Binary: script(t, "echo broken configuration >&2; exit 89")}
 		},
