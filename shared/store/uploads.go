@@ -48,7 +48,11 @@ func (s *Dynamo) CreateUpload(ctx context.Context, u domain.Upload, cause domain
 		return domain.Upload{}, err
 	}
 	if !ok {
-		if _, err := s.getItem(ctx, it.PK, it.SK, &it); err != nil {
+		// Read into a zero item: attributes the stored item lacks (omitempty)
+		// must not keep the values of the upload given.
+		pk := it.PK
+		it = uploadItem{}
+		if _, err := s.getItem(ctx, pk, skUpload, &it); err != nil {
 			return domain.Upload{}, err
 		}
 		if it.Office != u.Office || it.Key != u.Key || it.SHA256 != u.SHA256 {
@@ -73,7 +77,7 @@ func (s *Dynamo) CreateUpload(ctx context.Context, u domain.Upload, cause domain
 			return domain.Upload{}, domain.Errorf(domain.ECONFLICT, "upload %s exists for another object version", u.ID)
 		}
 	}
-	return it.domain(), s.fileUploadEvent(ctx, it, string(domain.UploadReceived))
+	return it.domain(), s.fileUploadEvent(ctx, it, it.State)
 }
 
 // fileUploadEvent (re-)files the event of the last change of an upload.
