@@ -14,16 +14,44 @@ import (
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/localdev/localaws/testenv"
 	"github.com/casellario-pec/casellario/shared/s3docs"
+	"github.com/casellario-pec/casellario/shared/s3docs/s3docstest"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-func TestPutGetHeadPresign(t *testing.T) {
-	env := testenv.New(t)
+// backend is an S3 for the tests: gofakes3 served on a socket by testenv
+// (skipped by go test -short), or in process by s3docstest.
+type backend struct {
+	name string
+	open func(t *testing.T, o s3docs.Options) (*s3docs.Docs, *http.Client)
+}
+
+var backends = []backend{
+	{"server", func(t *testing.T, o s3docs.Options) (*s3docs.Docs, *http.Client) {
+		env := testenv.New(t)
+		o.UploadsBucket, o.DocumentsBucket = env.Uploads, env.Documents
+		return s3docs.New(env.S3, o), http.DefaultClient
+	}},
+	{"in process", func(t *testing.T, o s3docs.Options) (*s3docs.Docs, *http.Client) {
+		env := s3docstest.Open(t, o)
+		return env.Docs, env.HTTP
+	}},
+}
+
+// eachBackend runs f on every backend.
+func eachBackend(t *testing.T, f func(t *testing.T, b backend)) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { f(t, b) })
+	}
+}
+
+func TestPutGetHeadPresign(t *testing.T) { eachBackend(t, testPutGetHeadPresign) }
+
+func testPutGetHeadPresign(t *testing.T, be backend) {
 	ctx := context.Background()
 	for _, sse := range []string{s3docs.SSEKMS, s3docs.SSES3, s3docs.SSENone} {
 		t.Run(sse, func(t *testing.T) {
-			d := s3docs.New(env.S3, s3docs.Options{UploadsBucket: env.Uploads, DocumentsBucket: env.Documents, SSE: sse, KMSKeyID: "alias/casellario"})
+			d, hc := be.open(t, s3docs.Options{SSE: sse, KMSKeyID: "alias/casellario"})
 			body := []byte("Cognome;Nome\nROSSI;MARIO\n")
 			sum := sha256.Sum256(body)
 			id := domain.NewID()
@@ -51,7 +79,7 @@ func TestPutGetHeadPresign(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := http.Get(url)
+			res, err := hc.Get(url)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -64,10 +92,11 @@ func TestPutGetHeadPresign(t *testing.T) {
 	}
 }
 
-func TestErrors(t *testing.T) {
-	env := testenv.New(t)
+func TestErrors(t *testing.T) { eachBackend(t, testErrors) }
+
+func testErrors(t *testing.T, be backend) {
 	ctx := context.Background()
-	d := s3docs.New(env.S3, s3docs.Options{UploadsBucket: env.Uploads, DocumentsBucket: env.Documents})
+	d, _ := be.open(t, s3docs.Options{})
 	tests := []struct {
 		name string
 		err  func() error
@@ -116,10 +145,11 @@ func TestKeys(t *testing.T) {
 	}
 }
 
-func TestMetadata(t *testing.T) {
-	env := testenv.New(t)
+func TestMetadata(t *testing.T) { eachBackend(t, testMetadata) }
+
+func testMetadata(t *testing.T, be backend) {
 	ctx := context.Background()
-	d := s3docs.New(env.S3, s3docs.Options{UploadsBucket: env.Uploads, DocumentsBucket: env.Documents})
+	d, _ := be.open(t, s3docs.Options{})
 	ref := d.Upload(s3docs.UploadKey("c_g999", "SUAP", domain.NewID(), "csv"))
 	if _, err := d.PutWithMetadata(ctx, ref, "text/csv", bytes.NewReader([]byte("x")),
 		map[string]string{"Uploaded-By": "cli:mario", "protocol-number": "12345", "sha256": "forged"}); err != nil {
@@ -146,5 +176,45 @@ func TestMetadata(t *testing.T) {
 		if s3docs.ValidUploadExt(ext) != ok {
 			t.Errorf("ValidUploadExt(%q) != %v", ext, ok)
 		}
+	}
+}
+
+func TestPutStream(t *testing.T) { eachBackend(t, testPutStream) }
+
+func testPutStream(t *testing.T, be backend) {
+	ctx := context.Background()
+	d, _ := be.open(t, s3docs.Options{})
+	for _, c := range []struct {
+		name string
+		size int
+		max  int64
+		code string
+	}{
+		{"one part", 1000, 0, ""},
+		{"several parts", s3docs.PartSize + 1000, 0, ""},
+		{"over the limit", s3docs.PartSize + 1000, s3docs.PartSize, domain.ETOOLARGE},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			body := bytes.Repeat([]byte("0123456789"), c.size/10)
+			ref := d.Document("c_g999/pec/aside/" + strings.ReplaceAll(c.name, " ", "-") + ".eml")
+			obj, err := d.PutStream(ctx, ref, "message/rfc822", bytes.NewReader(body), c.max)
+			if got := domain.ErrorCode(err); got != c.code {
+				t.Fatalf("code %q (%v), want %q", got, err, c.code)
+			}
+			if c.code != "" {
+				if _, err := d.Head(ctx, ref); domain.ErrorCode(err) != domain.ENOTFOUND {
+					t.Fatalf("refused body stored: %v", err)
+				}
+				return
+			}
+			sum := sha256.Sum256(body)
+			if obj.SHA256 != hex.EncodeToString(sum[:]) || obj.Size != int64(len(body)) {
+				t.Fatalf("stored %+v", obj)
+			}
+			got, _, err := d.GetBytes(ctx, ref)
+			if err != nil || !bytes.Equal(got, body) {
+				t.Fatalf("read back %d bytes, %v", len(got), err)
+			}
+		})
 	}
 }
