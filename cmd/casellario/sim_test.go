@@ -17,6 +17,7 @@ import (
 
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"github.com/casellario-pec/casellario/shared/localdev/needs"
 	"github.com/casellario-pec/casellario/shared/pec"
 )
 
@@ -50,6 +51,7 @@ type readyLine struct {
 // startSim runs `casellario sim args...` until the test cancels it.
 func startSim(t *testing.T, args ...string) (readyLine, context.CancelFunc, <-chan int, *lockedBuffer) {
 	t.Helper()
+	needs.Server(t, needs.Simulator)
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	stderr := &lockedBuffer{}

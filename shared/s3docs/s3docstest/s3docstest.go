@@ -9,8 +9,6 @@ package s3docstest
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
-	"strconv"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -20,6 +18,7 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/casellario-pec/casellario/shared/awsconf"
+	"github.com/casellario-pec/casellario/shared/localdev/inproc"
 	"github.com/casellario-pec/casellario/shared/s3docs"
 )
 
@@ -66,7 +65,7 @@ func Open(t testing.TB, opt s3docs.Options) *Env {
 		gofakes3.WithLogger(gofakes3.DiscardLog()),
 		gofakes3.WithTimeSkewLimit(0), // presigned URLs made with a test clock still work
 	)
-	hc := &http.Client{Transport: handlerTransport{faker.Server()}}
+	hc := inproc.Client(faker.Server())
 	cfg := aws.Config{
 		Region:       awsconf.DefaultRegion,
 		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
@@ -92,35 +91,4 @@ func (e *Env) Keys(t testing.TB, bucket string) []string {
 		}
 	}
 	return keys
-}
-
-// handlerTransport serves a request with an http.Handler in process.
-type handlerTransport struct{ h http.Handler }
-
-func (t handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if err := req.Context().Err(); err != nil {
-		return nil, err
-	}
-	in := req.Clone(req.Context())
-	if in.Body == nil {
-		in.Body = http.NoBody
-	}
-	in.RequestURI = req.URL.RequestURI()
-	in.RemoteAddr = "127.0.0.1:0"
-	// A server sees the length as a header (gofakes3 requires it on PUT);
-	// a client keeps it in ContentLength.
-	switch {
-	case req.ContentLength > 0:
-		in.Header.Set("Content-Length", strconv.FormatInt(req.ContentLength, 10))
-	case req.ContentLength == 0 && (req.Method == http.MethodPut || req.Method == http.MethodPost || req.Method == http.MethodPatch):
-		in.Header.Set("Content-Length", "0")
-	}
-	rec := httptest.NewRecorder()
-	t.h.ServeHTTP(rec, in)
-	res := rec.Result()
-	res.Request = req
-	if req.Method == http.MethodHead {
-		res.Body = http.NoBody
-	}
-	return res, nil
 }
