@@ -4,7 +4,7 @@ SHELL := /bin/bash
 GO ?= go
 PKGS := ./...
 
-.PHONY: all dev test bench build cli lint dataset tools clean packages
+.PHONY: all dev test test-unit bench build cli lint dataset tools clean packages
 
 all: lint test
 
@@ -28,6 +28,12 @@ packages:
 ## test: vet, format check and every test (unit, fuzz seeds, integration against local servers, browser, AWS CLI, Dovecot)
 test: lint tools packages
 	$(GO) test -count=1 -timeout 12m $(PKGS)
+
+## test-unit: the fast tier alone: go test -short skips every test that needs a server (dynalite, gofakes3 on a
+## socket, the PEC simulator, the mail sink, the local run) or chromium, and says which; no npm, no browser.
+## Go's test cache keeps the results of unchanged packages: TEST_UNIT_FLAGS=-count=1 runs everything again.
+test-unit:
+	$(GO) test -short -timeout 5m $(TEST_UNIT_FLAGS) $(PKGS)
 
 ## lint: go vet, a gofmt check, a tidy go.mod and staticcheck (pinned as a go tool in go.mod)
 lint:

@@ -23,6 +23,7 @@ import (
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/fiscalcode"
 	"github.com/casellario-pec/casellario/shared/localdev/localrun"
+	"github.com/casellario-pec/casellario/shared/localdev/needs"
 	"github.com/casellario-pec/casellario/shared/localdev/sim"
 	"github.com/casellario-pec/casellario/shared/pec"
 	"github.com/casellario-pec/casellario/shared/pecmail"
@@ -40,9 +41,8 @@ import (
 // CASELLARIO_CRASH_SEED the random seed (logged, to replay a failure),
 // CASELLARIO_CRASH_LOG=1 prints the last run's log at the end.
 func TestCrashRecovery(t *testing.T) {
-	if testing.Short() {
-		t.Skip("the crash test runs several local runs one after the other (seconds each); -short leaves it out")
-	}
+	// Several local runs one after the other (seconds each), the simulator as a process.
+	needs.Server(t, needs.LocalRun)
 	kills := envInt(t, "CASELLARIO_CRASH_KILLS", 4)
 	seed := uint64(envInt(t, "CASELLARIO_CRASH_SEED", int(time.Now().UnixNano()%1e9)))
 	t.Logf("kills %d, seed %d (CASELLARIO_CRASH_SEED=%d replays the timing)", kills, seed, seed)

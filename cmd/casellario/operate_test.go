@@ -12,11 +12,13 @@ import (
 
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/localdev/localrun"
+	"github.com/casellario-pec/casellario/shared/localdev/needs"
 )
 
 // TestOperatorCommands drives submit, dispatch --now and status against a local run,
 // as an operator would after `make dev`.
 func TestOperatorCommands(t *testing.T) {
+	needs.Server(t, needs.LocalRun)
 	dir := t.TempDir()
 	run, err := localrun.Start(context.Background(), localrun.Options{DataDir: dir, DispatchEvery: -1,
 		ProcuraDelay: time.Hour, Log: slog.New(slog.DiscardHandler)})

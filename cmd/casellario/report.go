@@ -20,14 +20,11 @@ import (
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/report"
 	"github.com/casellario-pec/casellario/shared/report/cwusage"
-	"github.com/casellario-pec/casellario/shared/store"
 )
 
 func init() {
 	register("report", command{summary: "turnaround and cost report per Comune and office for a period (--json for the contract)", run: runReport})
 }
-
-var _ report.Source = (*store.Dynamo)(nil)
 
 func runReport(ctx context.Context, e env, args []string) int {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"github.com/casellario-pec/casellario/shared/localdev/needs"
 	"github.com/casellario-pec/casellario/shared/pec"
 )
 
@@ -50,6 +51,7 @@ type readyLine struct {
 // startSim runs `casellario sim args...` until the test cancels it.
 func startSim(t *testing.T, args ...string) (readyLine, context.CancelFunc, <-chan int, *lockedBuffer) {
 	t.Helper()
+	needs.Server(t, needs.Simulator)
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	stderr := &lockedBuffer{}
@@ -159,25 +161,29 @@ func TestSimCommandErrors(t *testing.T) {
 		args   []string
 		code   int
 		errOut string
+		starts bool // the provider starts (listens) before the error
 	}{
-		{"help", []string{"-h"}, 0, "usage: casellario sim"},
-		{"bad flag", []string{"--nope"}, 2, "flag provided but not defined"},
-		{"argument", []string{"extra"}, 2, "no arguments"},
-		{"missing config", []string{"--config", filepath.Join(dir, "none.json")}, 2, "no such file"},
-		{"bad json", []string{"--config", write("bad.json", "{")}, 2, "config"},
-		{"unknown field", []string{"--config", write("unknown.json", `{"smpt":"127.0.0.1:0"}`)}, 2, "unknown field"},
-		{"bad duration", []string{"--config", write("dur.json", `{"procura":{"delay":"soon"}}`)}, 2, "duration"},
-		{"not loopback", []string{"--config", write("lan.json", `{"smtp":"0.0.0.0:0"}`)}, 1, "not a loopback address"},
-		{"procura not a mailbox", []string{"--config", write("procura.json", `{"procura":{"address":"x@pec.x.test"}}`)}, 1, "not among the mailboxes"},
-		{"bad mode", []string{"--config", write("mode.json", `{"procura":{"mode":"sometimes"}}`)}, 1, "unknown mode"},
-		{"bad format", []string{"--config", write("format.json", `{"procura":{"format":"xlsx"}}`)}, 1, "unknown format"},
-		{"bad regexp", []string{"--config", write("re.json", `{"procura":{"subject_regexp":"("}}`)}, 1, "regexp"},
-		{"regexp without groups", []string{"--config", write("re2.json", `{"procura":{"subject_regexp":"prot"}}`)}, 1, "groups"},
-		{"bad mailbox", []string{"--config", write("mb.json", `{"mailboxes":[{"address":"nobody"}]}`)}, 1, "not an address"},
-		{"duplicate mailbox", []string{"--config", write("dup.json", `{"mailboxes":[{"address":"a@pec.a.test"},{"address":"A@pec.a.test"}],"procura":{"disabled":true}}`)}, 1, "twice"},
+		{"help", []string{"-h"}, 0, "usage: casellario sim", false},
+		{"bad flag", []string{"--nope"}, 2, "flag provided but not defined", false},
+		{"argument", []string{"extra"}, 2, "no arguments", false},
+		{"missing config", []string{"--config", filepath.Join(dir, "none.json")}, 2, "no such file", false},
+		{"bad json", []string{"--config", write("bad.json", "{")}, 2, "config", false},
+		{"unknown field", []string{"--config", write("unknown.json", `{"smpt":"127.0.0.1:0"}`)}, 2, "unknown field", false},
+		{"bad duration", []string{"--config", write("dur.json", `{"procura":{"delay":"soon"}}`)}, 2, "duration", false},
+		{"not loopback", []string{"--config", write("lan.json", `{"smtp":"0.0.0.0:0"}`)}, 1, "not a loopback address", false},
+		{"procura not a mailbox", []string{"--config", write("procura.json", `{"procura":{"address":"x@pec.x.test"}}`)}, 1, "not among the mailboxes", true},
+		{"bad mode", []string{"--config", write("mode.json", `{"procura":{"mode":"sometimes"}}`)}, 1, "unknown mode", true},
+		{"bad format", []string{"--config", write("format.json", `{"procura":{"format":"xlsx"}}`)}, 1, "unknown format", true},
+		{"bad regexp", []string{"--config", write("re.json", `{"procura":{"subject_regexp":"("}}`)}, 1, "regexp", true},
+		{"regexp without groups", []string{"--config", write("re2.json", `{"procura":{"subject_regexp":"prot"}}`)}, 1, "groups", true},
+		{"bad mailbox", []string{"--config", write("mb.json", `{"mailboxes":[{"address":"nobody"}]}`)}, 1, "not an address", true},
+		{"duplicate mailbox", []string{"--config", write("dup.json", `{"mailboxes":[{"address":"a@pec.a.test"},{"address":"A@pec.a.test"}],"procura":{"disabled":true}}`)}, 1, "twice", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.starts {
+				needs.Server(t, needs.Simulator)
+			}
 			var stdout, stderr bytes.Buffer
 			n := run(context.Background(), env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr}, append([]string{"sim"}, tc.args...))
 			if n != tc.code || !strings.Contains(stderr.String(), tc.errOut) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/localdev/localrun"
+	"github.com/casellario-pec/casellario/shared/localdev/needs"
 	"github.com/casellario-pec/casellario/shared/localdev/sim"
 	"github.com/casellario-pec/casellario/shared/pec"
 )
@@ -20,6 +21,7 @@ import (
 // TestTriageCommands routes a PEC from the Procura that quotes no request of
 // ours (the poll cannot attach it to any) through the triage commands.
 func TestTriageCommands(t *testing.T) {
+	needs.Server(t, needs.LocalRun)
 	dir := t.TempDir()
 	run, err := localrun.Start(context.Background(), localrun.Options{DataDir: dir, DispatchEvery: -1, PollEvery: -1,
 		Log: slog.New(slog.DiscardHandler)})

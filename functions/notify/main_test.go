@@ -16,6 +16,7 @@ import (
 	"github.com/casellario-pec/casellario/shared/config/configtest"
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/localdev/mailsink"
+	"github.com/casellario-pec/casellario/shared/localdev/needs"
 	"github.com/casellario-pec/casellario/shared/notify"
 	"github.com/casellario-pec/casellario/shared/tenants"
 )
@@ -37,6 +38,7 @@ func (b batches) GetUpload(_ context.Context, tenant, id string) (domain.Upload,
 // good events are mailed; a failing one and a malformed one are handed back to
 // SQS (the malformed one ends in the dead-letter queue, kept for a person).
 func TestHandle(t *testing.T) {
+	needs.Server(t, needs.MailSink)
 	sink, err := mailsink.Start(0, 0)
 	if err != nil {
 		t.Fatal(err)

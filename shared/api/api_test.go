@@ -50,6 +50,7 @@ func waitUpload(t *testing.T, tenant, id string, want domain.UploadState) domain
 // and poll, the batch with its timeline, the reports, and a certificate
 // downloaded through its presigned URL with one audit entry.
 func TestOfficeJourney(t *testing.T) {
+	local(t)
 	ctx := context.Background()
 	u := officeUser(prato, "ELETTORALE")
 	tok := token(t, u)
@@ -196,6 +197,7 @@ var journey struct{ upload, batch, subject string }
 
 // TestRefusals: every way a request is turned away.
 func TestRefusals(t *testing.T) {
+	local(t)
 	if journey.upload == "" {
 		TestOfficeJourney(t)
 	}
@@ -310,6 +312,7 @@ func TestRefusals(t *testing.T) {
 // TestUploadErrors: every refusal of an upload, and an unreadable file that
 // is stored but answered with its file-level error.
 func TestUploadErrors(t *testing.T) {
+	local(t)
 	small := newHandler(api.Config{Read: namelist.Options{MaxBytes: 200}})
 	office := token(t, officeUser(prato, "SUAP"))
 	prot := token(t, protocolUser(prato))

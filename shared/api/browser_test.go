@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/casellario-pec/casellario/shared/domain"
+	"github.com/casellario-pec/casellario/shared/localdev/needs"
 )
 
 // Chromium is Debian's package; `make test` installs it when missing.
@@ -24,9 +25,11 @@ const chromiumPath = "/usr/bin/chromium"
 // reason, wait for the certificates, and download one (its bytes are a PDF
 // naming the person). CASELLARIO_SCREENSHOT=FILE keeps a screenshot of the page.
 func TestBrowser(t *testing.T) {
+	needs.Server(t, needs.Browser)
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("the browser test needs Debian's chromium at %s (%v): run `make test`, which installs it (apt-get install chromium)", chromiumPath, err)
 	}
+	local(t)
 	const office = "URBANIZZAZIONE"
 	userIndex := -1
 	for i, u := range run.Endpoints.Users {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/casellario-pec/casellario/shared/api"
 	"github.com/casellario-pec/casellario/shared/domain"
+	"github.com/casellario-pec/casellario/shared/localdev/inproc"
 	"github.com/casellario-pec/casellario/shared/namelist"
 	"github.com/casellario-pec/casellario/shared/pec"
 	"github.com/casellario-pec/casellario/shared/poll"
@@ -45,7 +46,7 @@ func loadDoc(t *testing.T) openapiDoc {
 // with its method, and the document has nothing the handler lacks.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	d := loadDoc(t)
-	h := newHandler(api.Config{DevUsers: func() []api.DevUser { return nil }})
+	h := newFast(t, func(c *api.Config) { c.DevUsers = func() []api.DevUser { return nil } }).h
 	var inMux, inDoc []string
 	for _, r := range h.Routes() {
 		inMux = append(inMux, r.Method+" "+r.Path)
@@ -167,6 +168,7 @@ func asList(v any) []any { l, _ := v.([]any); return l }
 // TestResponsesMatchSchemas validates the answers of the main routes
 // against the document's schemas.
 func TestResponsesMatchSchemas(t *testing.T) {
+	local(t)
 	if journey.upload == "" {
 		TestOfficeJourney(t)
 	}
@@ -222,6 +224,7 @@ func TestResponsesMatchSchemas(t *testing.T) {
 
 // TestTriageRoutes: list, show, assign and dismiss through the API.
 func TestTriageRoutes(t *testing.T) {
+	local(t)
 	if journey.upload == "" {
 		TestOfficeJourney(t)
 	}
@@ -306,7 +309,7 @@ func TestTriageRoutes(t *testing.T) {
 // TestLambdaAdapter: API Gateway HTTP API events reach the handler and
 // come back as its answers, binary bodies base64-encoded.
 func TestLambdaAdapter(t *testing.T) {
-	fn := api.LambdaHandler(srv.Config.Handler)
+	fn := api.LambdaHandler(newFast(t, nil).h)
 	ctx := context.Background()
 	ev := func(method, path, query, body string, b64 bool, headers map[string]string) events.APIGatewayV2HTTPRequest {
 		e := events.APIGatewayV2HTTPRequest{RawPath: path, RawQueryString: query, Body: body, IsBase64Encoded: b64, Headers: headers}
@@ -372,11 +375,11 @@ func TestLambdaAdapter(t *testing.T) {
 // TestTemplate: headers namelist recognises, M/F and date validation, the
 // instructions sheet, and a filled template that validates.
 func TestTemplate(t *testing.T) {
-	code, b := call(t, "GET", "/api/v1/template.xlsx", "", nil, "", nil)
-	if code != 200 {
-		t.Fatalf("template: %d", code)
+	rec := newFast(t, nil).do(t, "GET", "/api/v1/template.xlsx", "", nil, "")
+	if rec.Code != 200 {
+		t.Fatalf("template: %d", rec.Code)
 	}
-	f, err := excelize.OpenReader(bytes.NewReader(b))
+	f, err := excelize.OpenReader(bytes.NewReader(rec.Body.Bytes()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -419,20 +422,22 @@ func TestCognitoClaims(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var idp *httptest.Server
-	idp = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	// The identity provider, served in process: discovery, then its keys.
+	const idpURL = "https://cognito-idp.eu-south-1.amazonaws.test/pool"
+	fetched := 0
+	idp := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
-		case "/.well-known/openid-configuration":
-			json.NewEncoder(w).Encode(map[string]string{"issuer": idp.URL, "jwks_uri": idp.URL + "/.well-known/jwks.json"})
-		case "/.well-known/jwks.json":
+		case "/pool/.well-known/openid-configuration":
+			json.NewEncoder(w).Encode(map[string]string{"issuer": idpURL, "jwks_uri": idpURL + "/.well-known/jwks.json"})
+		case "/pool/.well-known/jwks.json":
+			fetched++
 			json.NewEncoder(w).Encode(iss.JWKS())
 		default:
 			http.NotFound(w, r)
 		}
-	}))
-	defer idp.Close()
-	iss.Issuer = idp.URL
-	auth := &api.JWTAuth{Issuer: idp.URL, Audience: "client-id", Keys: &api.RemoteKeys{Issuer: idp.URL}}
+	})
+	iss.Issuer = idpURL
+	auth := &api.JWTAuth{Issuer: idpURL, Audience: "client-id", Keys: &api.RemoteKeys{Issuer: idpURL, Client: inproc.Client(idp)}}
 	sign := func(c map[string]any) string {
 		s, err := iss.SignClaims(c, time.Hour)
 		if err != nil {
@@ -462,10 +467,14 @@ func TestCognitoClaims(t *testing.T) {
 		})
 	}
 	// A key the JWKS does not have: refused, and the JWKS is not fetched again at once.
-	other, _ := api.NewLocalIssuer(idp.URL, "client-id")
+	other, _ := api.NewLocalIssuer(idpURL, "client-id")
 	tok, _ := other.SignClaims(map[string]any{"sub": "x", "custom:tenant": prato, "custom:office": "SUAP"}, time.Hour)
+	before := fetched
 	if _, err := auth.Authenticate(context.Background(), tok); err == nil {
 		t.Error("token of an unknown key accepted")
+	}
+	if fetched != before {
+		t.Errorf("the JWKS fetched again at once (%d times in all)", fetched)
 	}
 	if _, err := (&api.JWTAuth{Issuer: "x", Keys: api.StaticKeys{Set: jose.JSONWebKeySet{}}}).Authenticate(context.Background(), tok); err == nil {
 		t.Error("empty key set accepted a token")
@@ -476,6 +485,7 @@ func TestCognitoClaims(t *testing.T) {
 // attributed to a request only with an explicit confirmation and a reason,
 // both recorded; without them nothing changes.
 func TestTriageOverride(t *testing.T) {
+	local(t)
 	if journey.upload == "" {
 		TestOfficeJourney(t)
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -12,21 +11,28 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/casellario-pec/casellario/shared/api"
 	"github.com/casellario-pec/casellario/shared/localdev/localrun"
+	"github.com/casellario-pec/casellario/shared/localdev/needs"
 	"github.com/casellario-pec/casellario/shared/reply"
 )
 
-// One local run serves every test of the package (starting dynalite is the
-// slow part): the API of the run itself for the browser test, and handlers
-// built here over the same store and buckets with a key the tests control.
+// One local run serves the slow tests of the package (starting dynalite is
+// the slow part): the API of the run itself for the browser test, and
+// handlers built here over the same store and buckets with a key the tests
+// control. It starts with the first test that calls local; the fast tests
+// (fast_test.go) need none.
 var (
-	run    *localrun.Run
-	issuer *api.LocalIssuer
-	srv    *httptest.Server
+	run      *localrun.Run
+	issuer   *api.LocalIssuer
+	srv      *httptest.Server
+	runDir   string
+	runOnce  sync.Once
+	runError error
 )
 
 const (
@@ -35,28 +41,43 @@ const (
 )
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "casellario-api-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	run, err = localrun.Start(ctx, localrun.Options{DataDir: dir, InMemory: true, DispatchEvery: -1, PollEvery: -1,
-		ProcuraDelay: time.Millisecond, Log: slog.New(slog.DiscardHandler)})
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting the local run:", err)
-		os.Exit(1)
-	}
+	var err error
 	if issuer, err = api.NewLocalIssuer("test-issuer", "test-audience"); err != nil {
 		panic(err)
 	}
-	srv = httptest.NewServer(newHandler(api.Config{}))
 	code := m.Run()
-	srv.Close()
-	run.Close()
-	os.RemoveAll(dir)
+	if srv != nil {
+		srv.Close()
+	}
+	if run != nil {
+		run.Close()
+	}
+	if runDir != "" {
+		os.RemoveAll(runDir)
+	}
 	os.Exit(code)
+}
+
+// local starts the package's local run and test server, once; under
+// go test -short it skips t instead.
+func local(t testing.TB) {
+	t.Helper()
+	needs.Server(t, needs.LocalRun)
+	runOnce.Do(func() {
+		if runDir, runError = os.MkdirTemp("", "casellario-api-"); runError != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		run, runError = localrun.Start(ctx, localrun.Options{DataDir: runDir, InMemory: true, DispatchEvery: -1, PollEvery: -1,
+			ProcuraDelay: time.Millisecond, Log: slog.New(slog.DiscardHandler)})
+		if runError == nil {
+			srv = httptest.NewServer(newHandler(api.Config{}))
+		}
+	})
+	if runError != nil {
+		t.Fatalf("starting the local run: %v", runError)
+	}
 }
 
 // newHandler builds a handler over the run's store and buckets; fields set in

@@ -23,12 +23,7 @@ func (h *Handler) buildReport(r *http.Request, u User) (report.Report, error) {
 		return report.Report{}, domain.Userf(domain.EINVALID,
 			"Periodo non valido: indicare le date come AAAA-MM-GG, con «from» non successiva a «to».")
 	}
-	// The DynamoDB store has the report's queries; a store without them cannot report.
-	src, ok := h.cfg.Store.(report.Source)
-	if !ok {
-		return report.Report{}, domain.Errorf(domain.EINTERNAL, "the store has no report queries")
-	}
-	in, err := report.Gather(r.Context(), src, h.cfg.Tenants, report.Query{From: from, To: to, Tenants: []string{u.Tenant},
+	in, err := report.Gather(r.Context(), h.cfg.Store, h.cfg.Tenants, report.Query{From: from, To: to, Tenants: []string{u.Tenant},
 		Now: h.now(), OverdueAfter: h.cfg.OverdueAfter})
 	if err != nil {
 		return report.Report{}, err

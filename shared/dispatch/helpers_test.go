@@ -21,6 +21,7 @@ import (
 	"github.com/casellario-pec/casellario/shared/intake"
 	"github.com/casellario-pec/casellario/shared/localdev/localaws/testenv"
 	"github.com/casellario-pec/casellario/shared/localdev/sim"
+	"github.com/casellario-pec/casellario/shared/localdev/sim/simtest"
 	"github.com/casellario-pec/casellario/shared/pec"
 	"github.com/casellario-pec/casellario/shared/pecmail"
 	"github.com/casellario-pec/casellario/shared/s3docs"
@@ -83,11 +84,7 @@ func newStack(t testing.TB, o stackOpt) *stack {
 	cfg.Procura.Disabled = !o.procura
 	cfg.Procura.Delay = 0
 	cfg.Procura.Poll = 50 * 1e6
-	w, err := sim.Start(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.Close() })
+	w := simtest.Start(t, cfg)
 	tc := tenants.Demo()
 	if o.offices == 0 {
 		o.offices = 2

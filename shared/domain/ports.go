@@ -97,6 +97,9 @@ type BatchStore interface {
 	// LastSendAttempt (the submission certainly did not leave). Protocolled
 	// batches with a Message-ID only.
 	RecordSendAttempt(ctx context.Context, tenant, batch string, at time.Time) (Batch, error)
+	// BatchesCreated returns a tenant's batches created in [from, to),
+	// oldest first (the turnaround report); EINVALID for an empty span.
+	BatchesCreated(ctx context.Context, tenant string, from, to time.Time) ([]Batch, error)
 }
 
 // EventStore keeps the audit trail.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/localdev/mailsink"
+	"github.com/casellario-pec/casellario/shared/localdev/needs"
 	"github.com/casellario-pec/casellario/shared/notice"
 )
 
@@ -74,6 +75,7 @@ func TestRender(t *testing.T) {
 }
 
 func TestSendThroughSink(t *testing.T) {
+	needs.Server(t, needs.MailSink)
 	sink, err := mailsink.Start(0, 0)
 	if err != nil {
 		t.Fatal(err)

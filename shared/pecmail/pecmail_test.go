@@ -14,6 +14,7 @@ import (
 
 	"github.com/casellario-pec/casellario/shared/localdev/sim"
 	"github.com/casellario-pec/casellario/shared/localdev/sim/provider"
+	"github.com/casellario-pec/casellario/shared/localdev/sim/simtest"
 	"github.com/casellario-pec/casellario/shared/pec"
 	"github.com/casellario-pec/casellario/shared/pec/compose"
 	"github.com/casellario-pec/casellario/shared/pecmail"
@@ -77,11 +78,7 @@ func world(t *testing.T) (*sim.World, tenants.Tenant, *pecmail.SMTP, *pecmail.IM
 	cfg := sim.Default()
 	cfg.Dir = t.TempDir()
 	cfg.Procura.Disabled = true
-	w, err := sim.Start(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.Close() })
+	w := simtest.Start(t, cfg)
 	tn := tenants.Demo().Tenants[0]
 	tn.PEC.SMTP, tn.PEC.IMAP = w.SMTPAddr, w.IMAPAddr
 	tn.PEC.Auth = tenants.Secret{Password: w.Password(tn.PEC.Address)}

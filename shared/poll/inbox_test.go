@@ -19,30 +19,42 @@ import (
 	"github.com/casellario-pec/casellario/shared/pec/pki"
 	"github.com/casellario-pec/casellario/shared/poll"
 	"github.com/casellario-pec/casellario/shared/s3docs"
+	"github.com/casellario-pec/casellario/shared/s3docs/s3docstest"
 	"github.com/casellario-pec/casellario/shared/store"
+	"github.com/casellario-pec/casellario/shared/store/memstore"
+	"github.com/casellario-pec/casellario/shared/store/storetest"
 	"github.com/casellario-pec/casellario/shared/tenants"
 )
 
 const citizen = "mario.rossi@pec.cittadini.test"
 
-// box is a poll over an in-memory mailbox (no IMAP server), dynalite and gofakes3.
+// box is a poll over an in-memory mailbox (no IMAP server), dynalite and
+// gofakes3; under go test -short (make test-unit) over the in-memory store
+// and S3 instead, which the stores' contract keeps equivalent.
 type box struct {
 	mb     *mailboxtest.Server
-	st     *store.Dynamo
+	st     storetest.Store
 	d      *s3docs.Docs
 	h      *poll.Handler
 	t      *tenants.Tenant
 	signer *pec.Signer
-	env    *testenv.Env
+	keys   func(t *testing.T) []string // of the documents bucket
 }
 
 func newBox(t *testing.T, mode string) *box {
 	t.Helper()
-	env := testenv.New(t)
 	ca := must[*pki.CA](t)(pki.New("Gestore di prova", false))
-	b := &box{mb: mailboxtest.New(), env: env, signer: must[*pec.Signer](t)(ca.Signer("Gestore di prova", "posta-certificata@gestore.test"))}
-	b.st = store.New(env.Dynamo, store.Options{Table: env.Table})
-	b.d = s3docs.New(env.S3, s3docs.Options{UploadsBucket: env.Uploads, DocumentsBucket: env.Documents, SSE: s3docs.SSENone})
+	b := &box{mb: mailboxtest.New(), signer: must[*pec.Signer](t)(ca.Signer("Gestore di prova", "posta-certificata@gestore.test"))}
+	if testing.Short() {
+		env := s3docstest.Open(t, s3docs.Options{SSE: s3docs.SSENone})
+		b.st, b.d = memstore.New(memstore.Options{}), env.Docs
+		b.keys = func(t *testing.T) []string { return env.Keys(t, env.Documents) }
+	} else {
+		env := testenv.New(t)
+		b.st = store.New(env.Dynamo, store.Options{Table: env.Table})
+		b.d = s3docs.New(env.S3, s3docs.Options{UploadsBucket: env.Uploads, DocumentsBucket: env.Documents, SSE: s3docs.SSENone})
+		b.keys = func(t *testing.T) []string { return env.Keys(t, env.Documents) }
+	}
 	tc := &tenants.Config{Tenants: []tenants.Tenant{tenants.Demo().Tenants[0]}}
 	tc.Tenants[0].PEC.Mode = mode
 	b.t = &tc.Tenants[0]
@@ -112,7 +124,7 @@ func (b *box) cursor(t *testing.T) uint32 {
 func (b *box) documents(t *testing.T) map[string][]byte {
 	t.Helper()
 	out := map[string][]byte{}
-	for _, k := range b.env.Keys(t, b.env.Documents) {
+	for _, k := range b.keys(t) {
 		raw, _, err := b.d.GetBytes(context.Background(), b.d.Document(k))
 		if err != nil {
 			t.Fatal(err)

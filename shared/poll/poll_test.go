@@ -18,6 +18,7 @@ import (
 	"github.com/casellario-pec/casellario/shared/localdev/sim"
 	"github.com/casellario-pec/casellario/shared/localdev/sim/clock"
 	"github.com/casellario-pec/casellario/shared/localdev/sim/procura"
+	"github.com/casellario-pec/casellario/shared/localdev/sim/simtest"
 	"github.com/casellario-pec/casellario/shared/notice"
 	"github.com/casellario-pec/casellario/shared/pec/compose"
 	"github.com/casellario-pec/casellario/shared/pecmail"
@@ -61,11 +62,7 @@ func newFx(tb testing.TB, mode string, mod func(*sim.Config)) *fx {
 	if mod != nil {
 		mod(&cfg)
 	}
-	w, err := sim.Start(context.Background(), cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { w.Close() })
+	w := simtest.Start(tb, cfg)
 	f := &fx{w: w}
 	f.st = store.New(env.Dynamo, store.Options{Table: env.Table})
 	f.d = s3docs.New(env.S3, s3docs.Options{UploadsBucket: env.Uploads, DocumentsBucket: env.Documents, SSE: s3docs.SSENone})

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/casellario-pec/casellario/shared/domain"
+	"github.com/casellario-pec/casellario/shared/localdev/inproc"
+	"github.com/casellario-pec/casellario/shared/localdev/needs"
 )
 
 var day = domain.Date{Year: 2026, Month: time.November, Day: 25}
@@ -88,9 +90,20 @@ func TestHTTP(t *testing.T) {
 		case <-time.After(5 * time.Second):
 		}
 	}))
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-
+	// The register served on loopback (skipped by go test -short) and in process.
+	servers := []struct {
+		name   string
+		url    func(t *testing.T) string
+		client *http.Client
+	}{
+		{"loopback", func(t *testing.T) string {
+			needs.Server(t, needs.Loopback)
+			srv := httptest.NewServer(mux)
+			t.Cleanup(srv.Close)
+			return srv.URL
+		}, nil},
+		{"in process", func(*testing.T) string { return "http://register.test" }, inproc.Client(mux)},
+	}
 	req := Request{Tenant: "c_g999", AOO: "aoo1", Registry: "REG", BatchID: "batch-1", Subject: "Richiesta",
 		Recipient: "casellario@pec.procura.prato.test", Documents: []Document{{"richiesta.pdf", "ab"}}}
 	tests := []struct {
@@ -108,24 +121,29 @@ func TestHTTP(t *testing.T) {
 		{"/nodate", "", false, "no date"},
 		{"/slow", "", true, "unreachable"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.path, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-			defer cancel()
-			got, err := HTTP{URL: srv.URL + tt.path, Token: "secret"}.Register(ctx, req)
-			if tt.want != "" {
-				if err != nil || got.Number != tt.want || got.Date != day {
-					t.Fatalf("got %+v %v", got, err)
-				}
-				if headers.Get("Idempotency-Key") != "batch-1" || headers.Get("Authorization") != "Bearer secret" ||
-					seen.Direction != "partenza" || seen.Documents[0].Name != "richiesta.pdf" || seen.Tenant != "c_g999" {
-					t.Errorf("request not as documented: %v %+v", headers, seen)
-				}
-				return
-			}
-			var pe *Error
-			if !errors.As(err, &pe) || IsTemporary(err) != tt.temporary || !strings.Contains(err.Error(), tt.errWord) {
-				t.Fatalf("error %v (temporary %v), want temporary=%v containing %q", err, IsTemporary(err), tt.temporary, tt.errWord)
+	for _, sv := range servers {
+		t.Run(sv.name, func(t *testing.T) {
+			base := sv.url(t)
+			for _, tt := range tests {
+				t.Run(tt.path, func(t *testing.T) {
+					ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+					defer cancel()
+					got, err := HTTP{URL: base + tt.path, Token: "secret", Client: sv.client}.Register(ctx, req)
+					if tt.want != "" {
+						if err != nil || got.Number != tt.want || got.Date != day {
+							t.Fatalf("got %+v %v", got, err)
+						}
+						if headers.Get("Idempotency-Key") != "batch-1" || headers.Get("Authorization") != "Bearer secret" ||
+							seen.Direction != "partenza" || seen.Documents[0].Name != "richiesta.pdf" || seen.Tenant != "c_g999" {
+							t.Errorf("request not as documented: %v %+v", headers, seen)
+						}
+						return
+					}
+					var pe *Error
+					if !errors.As(err, &pe) || IsTemporary(err) != tt.temporary || !strings.Contains(err.Error(), tt.errWord) {
+						t.Fatalf("error %v (temporary %v), want temporary=%v containing %q", err, IsTemporary(err), tt.temporary, tt.errWord)
+					}
+				})
 			}
 		})
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/casellario-pec/casellario/shared/tenants"
 )
 
-// Source is what Gather reads; shared/store.Dynamo is one.
+// Source is what Gather reads of the store (a part of domain.Store).
 type Source interface {
 	// BatchesCreated returns a tenant's batches created in [from, to).
 	BatchesCreated(ctx context.Context, tenant string, from, to time.Time) ([]domain.Batch, error)

@@ -96,7 +96,7 @@ func (s *Dynamo) CreateUpload(ctx context.Context, u domain.Upload, cause domain
 			it = out
 		}
 	}
-	return it.domain(), s.fileUploadEvent(ctx, it, string(domain.UploadReceived))
+	return it.domain(), s.fileUploadEvent(ctx, it, it.State)
 }
 
 // fileUploadEvent (re-)files the event of the last change of an upload.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/casellario-pec/casellario/shared/awsconf"
 	"github.com/casellario-pec/casellario/shared/localdev/localaws"
+	"github.com/casellario-pec/casellario/shared/localdev/needs"
 	"github.com/casellario-pec/casellario/shared/store"
 )
 
@@ -26,6 +27,7 @@ func s3client(url string) *s3.Client {
 
 // On disk, objects and tables survive a restart: the local run keeps its data.
 func TestPersistence(t *testing.T) {
+	needs.Server(t, needs.Dynalite)
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -9,9 +9,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/casellario-pec/casellario/shared/localdev/needs"
 )
 
 func TestS3OnCreated(t *testing.T) {
+	needs.Server(t, needs.Dynalite)
 	got := make(chan string, 4)
 	srv, err := StartS3(S3Options{OnCreated: func(bucket, key, version string) { got <- bucket + "/" + key }})
 	if err != nil {

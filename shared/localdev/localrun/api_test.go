@@ -8,11 +8,14 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/casellario-pec/casellario/shared/localdev/needs"
 )
 
 // TestAPIServed: the run serves the offices' API, lists its demo users in
 // endpoints.json and at /api/v1/dev/users, and their tokens work.
 func TestAPIServed(t *testing.T) {
+	needs.Server(t, needs.LocalRun)
 	dir := t.TempDir()
 	run, err := Start(context.Background(), Options{DataDir: dir, InMemory: true, DispatchEvery: -1, PollEvery: -1, ProcuraDelay: time.Hour,
 		Log: slog.New(slog.DiscardHandler)})

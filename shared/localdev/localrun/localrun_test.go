@@ -19,6 +19,7 @@ import (
 
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/localdev/mailsink"
+	"github.com/casellario-pec/casellario/shared/localdev/needs"
 	"github.com/casellario-pec/casellario/shared/localdev/sim/procura"
 	"github.com/casellario-pec/casellario/shared/pec"
 	"github.com/casellario-pec/casellario/shared/pec/compose"
@@ -49,6 +50,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // the uploads bucket is taken in by the S3 notification, dispatch run on demand sends
 // it, the office is told by e-mail, and everything is still there after a restart.
 func TestRoundTripAndRestart(t *testing.T) {
+	needs.Server(t, needs.LocalRun)
 	ctx := context.Background()
 	dir := t.TempDir()
 	opts := Options{DataDir: dir, DispatchEvery: -1, ProcuraDelay: time.Hour, Log: slog.New(slog.DiscardHandler)}
@@ -196,6 +198,7 @@ func TestReadEndpointsErrors(t *testing.T) {
 }
 
 func TestStartRefusesABusyDataFolder(t *testing.T) {
+	needs.Server(t, needs.LocalRun)
 	ctx := context.Background()
 	dir := t.TempDir()
 	opts := Options{DataDir: dir, DispatchEvery: -1, Log: slog.New(slog.DiscardHandler)}
@@ -221,6 +224,7 @@ func TestStartRefusesABusyDataFolder(t *testing.T) {
 // arrived before is still there, unread and unflagged, after the round trip,
 // and nothing of it was copied into our buckets.
 func TestEndToEnd(t *testing.T) {
+	needs.Server(t, needs.LocalRun)
 	ctx := context.Background()
 	const citizen = "mario.rossi@pec.cittadini.test"
 	run, err := Start(ctx, Options{DataDir: t.TempDir(), DispatchEvery: -1, PollEvery: -1, ProcuraDelay: time.Millisecond,

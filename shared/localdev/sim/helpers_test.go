@@ -1,7 +1,6 @@
 package sim_test
 
 import (
-	"context"
 	"net"
 	"sort"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/casellario-pec/casellario/shared/localdev/sim"
 	"github.com/casellario-pec/casellario/shared/localdev/sim/clock"
+	"github.com/casellario-pec/casellario/shared/localdev/sim/simtest"
 	"github.com/casellario-pec/casellario/shared/pec"
 	"github.com/casellario-pec/casellario/shared/pec/compose"
 )
@@ -35,10 +35,7 @@ func world(t *testing.T, mod func(*sim.Config)) (*sim.World, *clock.Fake) {
 	if mod != nil {
 		mod(&cfg)
 	}
-	w, err := sim.Start(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := simtest.Start(t, cfg)
 	t.Cleanup(func() {
 		if err := w.Close(); err != nil {
 			t.Errorf("close: %v", err)

@@ -13,8 +13,10 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
+	"github.com/casellario-pec/casellario/shared/localdev/needs"
 	"github.com/casellario-pec/casellario/shared/localdev/sim"
 	"github.com/casellario-pec/casellario/shared/localdev/sim/clock"
+	"github.com/casellario-pec/casellario/shared/localdev/sim/simtest"
 	"github.com/casellario-pec/casellario/shared/pec"
 	"github.com/casellario-pec/casellario/shared/pec/compose"
 	"github.com/casellario-pec/casellario/shared/pec/pki"
@@ -33,12 +35,7 @@ func persistent(t *testing.T, dir string, mod func(*sim.Config)) *sim.World {
 	if mod != nil {
 		mod(&cfg)
 	}
-	w, err := sim.Start(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.Close() })
-	return w
+	return simtest.Start(t, cfg)
 }
 
 func request(t *testing.T, w *sim.World, number string) string {
@@ -269,6 +266,7 @@ func TestPersistErrors(t *testing.T) {
 			}
 			cfg := sim.Default()
 			cfg.Dir, cfg.Persist, cfg.Procura.Disabled = dir, true, true
+			needs.Server(t, needs.Simulator)
 			w, err := sim.Start(context.Background(), cfg)
 			if tc.wantErr == "" {
 				if err != nil {

@@ -9,8 +9,8 @@
 //		s := store.New(env.Dynamo, store.Options{Table: env.Table})
 //	}
 //
-// When dynalite is not installed the test fails (never skips) and says to run
-// `npm ci`.
+// When dynalite is not installed the test fails and says to run `npm ci`;
+// under go test -short (make test-unit) New skips the test instead.
 package testenv
 
 import (
@@ -29,6 +29,7 @@ import (
 
 	"github.com/casellario-pec/casellario/shared/awsconf"
 	"github.com/casellario-pec/casellario/shared/localdev/localaws"
+	"github.com/casellario-pec/casellario/shared/localdev/needs"
 	"github.com/casellario-pec/casellario/shared/store"
 )
 
@@ -88,6 +89,7 @@ type Env struct {
 // test and returns clients to them.
 func New(t testing.TB) *Env {
 	t.Helper()
+	needs.Server(t, needs.Dynalite)
 	once.Do(start)
 	if startErr != nil {
 		t.Fatalf("local AWS unavailable: %v", startErr)
