@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"sort"
 	"time"
 
 	"github.com/casellario-pec/casellario/shared/domain"
@@ -69,27 +68,39 @@ func timePtr(t, fallback time.Time) *time.Time {
 }
 
 func (h *Handler) listBatches(w http.ResponseWriter, r *http.Request, u User) {
+	cursor, limit, ok := pageOf(w, r)
+	if !ok {
+		return
+	}
+	office := r.URL.Query().Get("office")
+	if !u.Protocol() || office != "" {
+		offices, err := h.offices(r, u)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		office = offices[0]
+	} // else: the protocol office, the whole Comune in one listing
 	var batches []domain.Batch
 	var err error
-	q := r.URL.Query().Get("office")
-	if u.Protocol() && q == "" {
-		batches, err = h.cfg.Store.ListBatches(r.Context(), u.Tenant, "", nil, 100)
+	if cursor == "" {
+		batches, err = h.cfg.Store.ListBatches(r.Context(), u.Tenant, office, nil, limit+1)
 	} else {
-		var offices []string
-		if offices, err = h.offices(r, u); err == nil {
-			batches, err = h.cfg.Store.ListBatches(r.Context(), u.Tenant, offices[0], nil, 100)
-		}
+		batches, err = h.cfg.Store.BatchesBefore(r.Context(), u.Tenant, office, cursor, limit+1)
 	}
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
+	next := ""
+	if len(batches) > limit {
+		batches, next = batches[:limit], batches[limit-1].Cursor()
+	}
 	out := make([]batchView, 0, len(batches))
 	for _, b := range batches {
 		out = append(out, h.viewBatch(b))
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedAt.After(out[j].CreatedAt) })
-	writeJSON(w, http.StatusOK, map[string]any{"batches": out})
+	writeJSON(w, http.StatusOK, map[string]any{"batches": out, "next": next})
 }
 
 func (h *Handler) getBatch(w http.ResponseWriter, r *http.Request, u User) {

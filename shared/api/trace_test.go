@@ -123,6 +123,36 @@ func TestTraceability(t *testing.T) {
 		}
 	}
 
+	// Listings come in pages that follow one another.
+	ptok := token(t, protocolUser(prato))
+	for _, path := range []string{"/api/v1/uploads", "/api/v1/batches"} {
+		key := strings.TrimPrefix(path, "/api/v1/")
+		var whole, first, second map[string]any
+		if code, b := call(t, "GET", path+"?limit=200", ptok, nil, "", &whole); code != 200 {
+			t.Fatalf("%s: %d %s", path, code, b)
+		}
+		n := len(whole[key].([]any))
+		if code, b := call(t, "GET", path+"?limit=1", ptok, nil, "", &first); code != 200 || (first["next"] == "") != (n < 2) {
+			t.Fatalf("%s first page of %d: %d %s", path, n, code, b)
+		}
+		if n < 2 {
+			continue
+		}
+		if code, b := call(t, "GET", path+"?limit=1&cursor="+url.QueryEscape(first["next"].(string)), ptok, nil, "", &second); code != 200 {
+			t.Fatalf("%s second page: %d %s", path, code, b)
+		}
+		a, b := first[key].([]any), second[key].([]any)
+		if len(a) != 1 || len(b) != 1 || a[0].(map[string]any)["id"] == b[0].(map[string]any)["id"] ||
+			a[0].(map[string]any)["created_at"].(string) < b[0].(map[string]any)["created_at"].(string) {
+			t.Errorf("%s pages %v then %v", path, a, b)
+		}
+		for _, bad := range []string{"?limit=0", "?limit=500", "?cursor=yesterday"} {
+			if code, _ := call(t, "GET", path+bad, ptok, nil, "", nil); code != 400 {
+				t.Errorf("%s%s: %d", path, bad, code)
+			}
+		}
+	}
+
 	var ferri string
 	for _, p := range list.People {
 		if p["surname"] == "FERRI" {

@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -219,23 +220,66 @@ func (h *Handler) listUploads(w http.ResponseWriter, r *http.Request, u User) {
 		h.fail(w, r, err)
 		return
 	}
-	out := []uploadView{}
+	cursor, limit, ok := pageOf(w, r)
+	if !ok {
+		return
+	}
+	// One page per office, merged: the cursor is a time and an id, the same for every office.
+	var all []domain.Upload
 	for _, o := range offices {
-		ups, err := h.cfg.Store.ListUploads(r.Context(), u.Tenant, o, 50)
+		var ups []domain.Upload
+		if cursor == "" {
+			ups, err = h.cfg.Store.ListUploads(r.Context(), u.Tenant, o, limit+1)
+		} else {
+			ups, err = h.cfg.Store.UploadsBefore(r.Context(), u.Tenant, o, cursor, limit+1)
+		}
 		if err != nil {
 			h.fail(w, r, err)
 			return
 		}
-		for _, up := range ups {
-			out = append(out, h.viewUpload(up))
-		}
+		all = append(all, ups...)
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedAt.After(out[j].CreatedAt) })
-	if len(out) > 100 {
-		out = out[:100]
+	sort.SliceStable(all, func(i, j int) bool { return all[i].Cursor() > all[j].Cursor() })
+	next := ""
+	if len(all) > limit {
+		all, next = all[:limit], all[limit-1].Cursor()
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"uploads": out})
+	out := make([]uploadView, 0, len(all))
+	for _, up := range all {
+		out = append(out, h.viewUpload(up))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"uploads": out, "next": next})
 }
+
+// Listings come in pages: ?limit= (default defaultPage, at most maxPage)
+// and ?cursor= (the previous answer's next).
+const (
+	defaultPage = 50
+	maxPage     = 200
+)
+
+// pageOf reads a listing's page; a bad one is answered 400.
+func pageOf(w http.ResponseWriter, r *http.Request) (cursor string, limit int, ok bool) {
+	q := r.URL.Query()
+	limit = defaultPage
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxPage {
+			writeError(w, http.StatusBadRequest, "invalid", "Parametro limit non valido: un numero da 1 a "+itoa(maxPage)+".")
+			return "", 0, false
+		}
+		limit = n
+	}
+	cursor = q.Get("cursor")
+	if cursor != "" && !cursorRE.MatchString(cursor) {
+		writeError(w, http.StatusBadRequest, "invalid", "Parametro cursor non valido: usare il valore «next» della risposta precedente.")
+		return "", 0, false
+	}
+	return cursor, limit, true
+}
+
+// cursorRE is a listing's cursor (domain.ListCursor).
+var cursorRE = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z#[a-z2-7]{26}$`)
 
 // upload reads an upload the user may see; anything else is ENOTFOUND.
 func (h *Handler) upload(r *http.Request, u User) (domain.Upload, error) {

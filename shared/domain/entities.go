@@ -191,6 +191,22 @@ type Subject struct {
 	Version   int64     `json:"-"`
 }
 
+// CursorTime is the fixed-width form of a creation time in a listing's
+// cursor: cursors sort as text in the order of creation.
+const CursorTime = "2006-01-02T15:04:05.000000Z"
+
+// ListCursor is where a listing newest first stopped: the creation time and
+// id of the last item seen (Upload.Cursor, Batch.Cursor).
+func ListCursor(created time.Time, id string) string {
+	return created.UTC().Truncate(time.Microsecond).Format(CursorTime) + "#" + id
+}
+
+// Cursor is the upload's place in a listing (see ListCursor).
+func (u Upload) Cursor() string { return ListCursor(u.CreatedAt, u.ID) }
+
+// Cursor is the batch's place in a listing (see ListCursor).
+func (b Batch) Cursor() string { return ListCursor(b.CreatedAt, b.ID) }
+
 // Batch is one request to the Procura: up to the tenant's batch size of subjects
 // of one office, registered in the protocol and sent by PEC.
 type Batch struct {

@@ -28,6 +28,9 @@ type UploadStore interface {
 	GetUpload(ctx context.Context, tenant, id string) (Upload, error)
 	// ListUploads returns the uploads of an office, newest first, at most limit.
 	ListUploads(ctx context.Context, tenant, office string, limit int) ([]Upload, error)
+	// UploadsBefore returns the next page of that listing: at most limit
+	// uploads created before cursor (the Cursor of the last one seen).
+	UploadsBefore(ctx context.Context, tenant, office, cursor string, limit int) ([]Upload, error)
 	// PutSubjects writes the validated people of an upload in state pending.
 	// Allowed only while the upload is received (so a re-run never resets people
 	// that dispatch already took); writing them again is harmless.
@@ -69,6 +72,9 @@ type BatchStore interface {
 	// ListBatches returns batches newest first: of an office, or of the whole
 	// tenant when office is empty; only those in states (all when empty).
 	ListBatches(ctx context.Context, tenant, office string, states []BatchState, limit int) ([]Batch, error)
+	// BatchesBefore returns the next page of ListBatches (every state): at
+	// most limit batches created before cursor (the Cursor of the last one seen).
+	BatchesBefore(ctx context.Context, tenant, office, cursor string, limit int) ([]Batch, error)
 	// ClaimSubjects moves the batch's pending subjects to batched. It returns
 	// the ids that could not be claimed (taken by another batch or not pending);
 	// claiming again is harmless.

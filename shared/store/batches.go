@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strings"
 	"slices"
 	"time"
 
@@ -86,21 +87,35 @@ func (s *Dynamo) getBatch(ctx context.Context, tenant, id string) (batchItem, er
 
 // ListBatches returns batches newest first, of an office or of the tenant.
 func (s *Dynamo) ListBatches(ctx context.Context, tenant, office string, states []domain.BatchState, limit int) ([]domain.Batch, error) {
+	return s.batchesBefore(ctx, tenant, office, "", states, limit)
+}
+
+// BatchesBefore returns the batches of an office or tenant created before cursor, newest first.
+func (s *Dynamo) BatchesBefore(ctx context.Context, tenant, office, cursor string, limit int) ([]domain.Batch, error) {
+	if err := checkCursor(cursor); err != nil {
+		return nil, err
+	}
+	return s.batchesBefore(ctx, tenant, office, cursor, nil, limit)
+}
+
+func (s *Dynamo) batchesBefore(ctx context.Context, tenant, office, cursor string, states []domain.BatchState, limit int) ([]domain.Batch, error) {
 	if err := checkCode("tenant", tenant); err != nil {
 		return nil, err
 	}
 	in := &dynamodb.QueryInput{ScanIndexForward: aws.Bool(false)}
-	if office == "" {
-		in.IndexName = aws.String(IndexGSI2)
-		in.KeyConditionExpression = aws.String("gsi2pk = :pk")
-		in.ExpressionAttributeValues = map[string]types.AttributeValue{":pk": str(tenantBatchesPK(tenant))}
-	} else {
+	index, pk, sk := IndexGSI2, tenantBatchesPK(tenant), "gsi2sk"
+	if office != "" {
 		if err := checkCode("office", office); err != nil {
 			return nil, err
 		}
-		in.IndexName = aws.String(IndexGSI1)
-		in.KeyConditionExpression = aws.String("gsi1pk = :pk")
-		in.ExpressionAttributeValues = map[string]types.AttributeValue{":pk": str(officeBatchesPK(tenant, office))}
+		index, pk, sk = IndexGSI1, officeBatchesPK(tenant, office), "gsi1sk"
+	}
+	in.IndexName = aws.String(index)
+	in.KeyConditionExpression = aws.String(strings.Replace(sk, "sk", "pk", 1) + " = :pk")
+	in.ExpressionAttributeValues = map[string]types.AttributeValue{":pk": str(pk)}
+	if cursor != "" {
+		*in.KeyConditionExpression += " AND " + sk + " < :before"
+		in.ExpressionAttributeValues[":before"] = str(cursor)
 	}
 	var out []domain.Batch
 	err := s.query(ctx, in, 0, func(items []map[string]types.AttributeValue) (bool, error) {

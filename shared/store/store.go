@@ -155,7 +155,7 @@ const (
 	skCursor  = "#CURSOR"
 )
 
-const keyTime = "2006-01-02T15:04:05.000000Z" // fixed width: sorts as text
+const keyTime = domain.CursorTime // fixed width: sorts as text
 
 func tk(tenant string) string             { return "T#" + tenant + "#" }
 func uploadPK(tenant, id string) string   { return tk(tenant) + "U#" + id }
@@ -202,6 +202,16 @@ func checkCode(what, v string) error {
 func checkID(what, v string) error {
 	if !domain.ValidID(v) {
 		return domain.Errorf(domain.EINVALID, "%s id %q: not an id made by domain.NewID", what, v)
+	}
+	return nil
+}
+
+// cursorRE is a listing's cursor (domain.ListCursor).
+var cursorRE = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z#[a-z2-7]{26}$`)
+
+func checkCursor(c string) error {
+	if !cursorRE.MatchString(c) {
+		return domain.Errorf(domain.EINVALID, "cursor %q: not one a listing gave", c)
 	}
 	return nil
 }

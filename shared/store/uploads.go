@@ -128,6 +128,18 @@ func (s *Dynamo) getUpload(ctx context.Context, tenant, id string) (uploadItem, 
 
 // ListUploads returns the uploads of an office, newest first.
 func (s *Dynamo) ListUploads(ctx context.Context, tenant, office string, limit int) ([]domain.Upload, error) {
+	return s.uploadsBefore(ctx, tenant, office, "", limit)
+}
+
+// UploadsBefore returns the uploads of an office created before cursor, newest first.
+func (s *Dynamo) UploadsBefore(ctx context.Context, tenant, office, cursor string, limit int) ([]domain.Upload, error) {
+	if err := checkCursor(cursor); err != nil {
+		return nil, err
+	}
+	return s.uploadsBefore(ctx, tenant, office, cursor, limit)
+}
+
+func (s *Dynamo) uploadsBefore(ctx context.Context, tenant, office, cursor string, limit int) ([]domain.Upload, error) {
 	if err := checkCode("tenant", tenant); err != nil {
 		return nil, err
 	}
@@ -139,6 +151,10 @@ func (s *Dynamo) ListUploads(ctx context.Context, tenant, office string, limit i
 		KeyConditionExpression:    aws.String("gsi2pk = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(uploadsPK(tenant, office))},
 		ScanIndexForward:          aws.Bool(false),
+	}
+	if cursor != "" {
+		in.KeyConditionExpression = aws.String("gsi2pk = :pk AND gsi2sk < :before")
+		in.ExpressionAttributeValues[":before"] = str(cursor)
 	}
 	if limit > 0 {
 		in.Limit = aws.Int32(int32(limit))

@@ -81,6 +81,18 @@ func (s *Store) getBatch(tenant, id string) (*batch, error) {
 
 // ListBatches returns batches newest first, of an office or of the tenant.
 func (s *Store) ListBatches(ctx context.Context, tenant, office string, states []domain.BatchState, limit int) ([]domain.Batch, error) {
+	return s.batchesBefore(ctx, tenant, office, "", states, limit)
+}
+
+// BatchesBefore returns the batches of an office or tenant created before cursor, newest first.
+func (s *Store) BatchesBefore(ctx context.Context, tenant, office, cursor string, limit int) ([]domain.Batch, error) {
+	if err := checkCursor(cursor); err != nil {
+		return nil, err
+	}
+	return s.batchesBefore(ctx, tenant, office, cursor, nil, limit)
+}
+
+func (s *Store) batchesBefore(ctx context.Context, tenant, office, cursor string, states []domain.BatchState, limit int) ([]domain.Batch, error) {
 	if err := checkCode("tenant", tenant); err != nil {
 		return nil, err
 	}
@@ -95,7 +107,8 @@ func (s *Store) ListBatches(ctx context.Context, tenant, office string, states [
 	defer s.mu.Unlock()
 	var all []*batch
 	for _, r := range s.batches {
-		if r.b.Tenant == tenant && (office == "" || r.b.Office == office) && (len(states) == 0 || slices.Contains(states, r.b.State)) {
+		if r.b.Tenant == tenant && (office == "" || r.b.Office == office) && (len(states) == 0 || slices.Contains(states, r.b.State)) &&
+			(cursor == "" || created(r.b.CreatedAt, r.b.ID) < cursor) {
 			all = append(all, r)
 		}
 	}

@@ -138,7 +138,17 @@ func (s *Store) expiry(t time.Time) time.Time {
 func k(parts ...string) string { return strings.Join(parts, "|") }
 
 // keyTime is the table's fixed-width time in keys: it orders events and lists.
-const keyTime = "2006-01-02T15:04:05.000000Z"
+const keyTime = domain.CursorTime
+
+// cursorRE is a listing's cursor (domain.ListCursor).
+var cursorRE = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z#[a-z2-7]{26}$`)
+
+func checkCursor(c string) error {
+	if !cursorRE.MatchString(c) {
+		return domain.Errorf(domain.EINVALID, "cursor %q: not one a listing gave", c)
+	}
+	return nil
+}
 
 func created(t time.Time, id string) string { return t.UTC().Format(keyTime) + "#" + id }
 

@@ -113,6 +113,18 @@ func (s *Store) uploadsOf(tenant, office string, keep func(*upload) bool) []*upl
 
 // ListUploads returns the uploads of an office, newest first.
 func (s *Store) ListUploads(ctx context.Context, tenant, office string, limit int) ([]domain.Upload, error) {
+	return s.uploadsBefore(ctx, tenant, office, "", limit)
+}
+
+// UploadsBefore returns the uploads of an office created before cursor, newest first.
+func (s *Store) UploadsBefore(ctx context.Context, tenant, office, cursor string, limit int) ([]domain.Upload, error) {
+	if err := checkCursor(cursor); err != nil {
+		return nil, err
+	}
+	return s.uploadsBefore(ctx, tenant, office, cursor, limit)
+}
+
+func (s *Store) uploadsBefore(ctx context.Context, tenant, office, cursor string, limit int) ([]domain.Upload, error) {
 	if err := firstErr(checkCode("tenant", tenant), checkCode("office", office)); err != nil {
 		return nil, err
 	}
@@ -120,7 +132,7 @@ func (s *Store) ListUploads(ctx context.Context, tenant, office string, limit in
 		return nil, err
 	}
 	defer s.mu.Unlock()
-	all := s.uploadsOf(tenant, office, func(*upload) bool { return true })
+	all := s.uploadsOf(tenant, office, func(r *upload) bool { return cursor == "" || created(r.u.CreatedAt, r.u.ID) < cursor })
 	slices.Reverse(all)
 	var out []domain.Upload
 	for _, r := range all {

@@ -19,6 +19,77 @@ var uploadCases = []Case{
 	{"finish uploads", testFinishUploads},
 	{"upload recorded without its SHA-256", testUploadWithoutSHA256},
 	{"notes and warnings kept", testNotesAndWarnings},
+	{"listings page by cursor", testPages},
+}
+
+// testPages: following the cursor page by page gives the whole listing,
+// newest first, for uploads and for batches of an office or of the tenant.
+func testPages(t *testing.T, f *Fixture) {
+	var ids []string
+	for i := 0; i < 5; i++ {
+		u := f.queuedUpload(t, "SUAP", 1)
+		f.queuedUpload(t, "CONTRATTI", 1)
+		b := must[domain.Batch](t)(f.CreateBatch(ctx, domain.Batch{ID: domain.NewID(), Tenant: tenant, Office: "SUAP",
+			People: []string{domain.SubjectID(u.ID, 2)}}, domain.CauseUser("test")))
+		ids = append(ids, b.ID)
+	}
+	pages := func(first func() ([]string, string), next func(cursor string) ([]string, string)) []string {
+		got, cursor := first()
+		for n := 0; cursor != "" && n < 10; n++ {
+			var more []string
+			more, cursor = next(cursor)
+			got = append(got, more...)
+		}
+		return got
+	}
+	uploadIDs := func(us []domain.Upload, err error) ([]string, string) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, u := range us {
+			out = append(out, u.ID)
+		}
+		if len(us) < 2 {
+			return out, ""
+		}
+		return out, us[len(us)-1].Cursor()
+	}
+	batchIDs := func(bs []domain.Batch, err error) ([]string, string) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, b := range bs {
+			out = append(out, b.ID)
+		}
+		if len(bs) < 2 {
+			return out, ""
+		}
+		return out, bs[len(bs)-1].Cursor()
+	}
+	all, _ := uploadIDs(f.ListUploads(ctx, tenant, "SUAP", 0))
+	paged := pages(func() ([]string, string) { return uploadIDs(f.ListUploads(ctx, tenant, "SUAP", 2)) },
+		func(c string) ([]string, string) { return uploadIDs(f.UploadsBefore(ctx, tenant, "SUAP", c, 2)) })
+	if len(all) != 5 || !slices.Equal(paged, all) {
+		t.Errorf("uploads page by page %q, all at once %q", paged, all)
+	}
+	slices.Reverse(ids) // newest first
+	for _, office := range []string{"SUAP", ""} {
+		paged := pages(func() ([]string, string) { return batchIDs(f.ListBatches(ctx, tenant, office, nil, 2)) },
+			func(c string) ([]string, string) { return batchIDs(f.BatchesBefore(ctx, tenant, office, c, 2)) })
+		if !slices.Equal(paged, ids) {
+			t.Errorf("batches of %q page by page %q, want %q", office, paged, ids)
+		}
+	}
+	for _, bad := range []string{"", "yesterday", "2026-03-02T09:00:00Z#x"} {
+		_, err := f.UploadsBefore(ctx, tenant, "SUAP", bad, 2)
+		code(t, err, domain.EINVALID)
+		_, err = f.BatchesBefore(ctx, tenant, "", bad, 2)
+		code(t, err, domain.EINVALID)
+	}
 }
 
 // testNotesAndWarnings: a note's code and a person's warning come back as
