@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/casellario-pec/casellario/shared/localdev/localrun"
+	"github.com/casellario-pec/casellario/shared/localdev/needs"
 	"github.com/casellario-pec/casellario/shared/pec/compose"
 	"github.com/casellario-pec/casellario/shared/pecmail"
 	"github.com/casellario-pec/casellario/shared/tenants"
@@ -38,6 +39,7 @@ func sendOne(t *testing.T, tn tenants.Tenant, caFile string) {
 // TestDoctorLocalRun runs doctor against `casellario dev`'s local run, as an
 // operator would before trying a new tenants file.
 func TestDoctorLocalRun(t *testing.T) {
+	needs.Server(t, needs.LocalRun)
 	dir := t.TempDir()
 	run, err := localrun.Start(context.Background(), localrun.Options{DataDir: dir, DispatchEvery: -1, PollEvery: -1,
 		ProcuraDelay: time.Hour, Log: slog.New(slog.DiscardHandler)})

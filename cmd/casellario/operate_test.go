@@ -149,6 +149,7 @@ func TestOperatorCommands(t *testing.T) {
 // round trip left, newest first, as lines and as JSON; usage errors say
 // what is wrong before the usage.
 func TestListings(t *testing.T) {
+	needs.Server(t, needs.LocalRun)
 	dir := t.TempDir()
 	run, err := localrun.Start(context.Background(), localrun.Options{DataDir: dir, InMemory: true, DispatchEvery: -1, PollEvery: -1,
 		ProcuraDelay: time.Hour, Log: slog.New(slog.DiscardHandler)})

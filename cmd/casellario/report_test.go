@@ -13,6 +13,7 @@ import (
 
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/localdev/localrun"
+	"github.com/casellario-pec/casellario/shared/localdev/needs"
 	"github.com/casellario-pec/casellario/shared/report"
 	"github.com/casellario-pec/casellario/shared/s3docs"
 )
@@ -22,6 +23,7 @@ import (
 // turnaround figures that are those of the stored events, and a cost per
 // request from the run's own usage.
 func TestReportAfterRoundTrip(t *testing.T) {
+	needs.Server(t, needs.LocalRun)
 	ctx := context.Background()
 	dir := t.TempDir()
 	run, err := localrun.Start(ctx, localrun.Options{DataDir: dir, DispatchEvery: -1, PollEvery: -1, ProcuraDelay: time.Millisecond,

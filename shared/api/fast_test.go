@@ -472,7 +472,7 @@ func TestFastCertificateLink(t *testing.T) {
 	}
 	n := 0
 	for _, e := range must(f.st.Events(ctx, prato, w.upload)) {
-		if e.State == "downloaded" && e.About == w.subject && e.Cause == domain.CauseUser(officeUser(prato, "ELETTORALE").Name) {
+		if e.Note == domain.NoteDownloaded && e.About == w.subject && e.Cause == domain.CauseUser(officeUser(prato, "ELETTORALE").Name) {
 			n++
 		}
 	}
@@ -503,10 +503,14 @@ func TestFastRequestsOfAComune(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			rec := f.do(t, "GET", c.path, bearer(t, c.user), nil, "")
-			var out map[string][]map[string]any
-			if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &out) != nil {
+			var page struct {
+				Batches, Uploads []map[string]any
+				Next             string
+			}
+			if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &page) != nil {
 				t.Fatalf("%d %s", rec.Code, rec.Body.Bytes())
 			}
+			out := map[string][]map[string]any{"batches": page.Batches, "uploads": page.Uploads}
 			n := len(out["batches"]) + len(out["uploads"])
 			if n != c.count {
 				t.Fatalf("%d items, want %d: %s", n, c.count, rec.Body.Bytes())

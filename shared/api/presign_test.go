@@ -51,6 +51,7 @@ func put(t *testing.T, a presignAnswer, data []byte) {
 // TestPresignedUpload: the page asks for a URL, PUTs the list there, and the
 // upload it was given goes through intake like any other, with its file name.
 func TestPresignedUpload(t *testing.T) {
+	local(t)
 	d := loadDoc(t)
 	for _, tt := range []struct {
 		name   string
@@ -91,6 +92,7 @@ func TestPresignedUpload(t *testing.T) {
 }
 
 func TestPresignRefusals(t *testing.T) {
+	local(t)
 	small := newHandler(api.Config{Read: namelist.Options{MaxBytes: 200}})
 	manualTenants := &tenants.Config{Tenants: append([]tenants.Tenant(nil), run.Tenants.Tenants...)}
 	manualTenants.Tenants[1].Protocol.Kind = tenants.ProtocolManual

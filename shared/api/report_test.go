@@ -81,6 +81,7 @@ func TestReport(t *testing.T) {
 }
 
 func TestReportRefusals(t *testing.T) {
+	local(t)
 	prot := token(t, protocolUser(prato))
 	for _, tt := range []struct {
 		name, path, tok string

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/casellario-pec/casellario/shared/localdev/dovecot"
+	"github.com/casellario-pec/casellario/shared/localdev/needs"
 	"github.com/casellario-pec/casellario/shared/mailbox"
 	"github.com/casellario-pec/casellario/shared/pec"
 	"github.com/casellario-pec/casellario/shared/pec/compose"
@@ -37,6 +38,7 @@ type dove struct {
 
 func newDove(t *testing.T, without ...string) *dove {
 	t.Helper()
+	needs.Server(t, needs.Dovecot)
 	srv, err := dovecot.Start(context.Background(), dovecot.Options{Without: without})
 	if err != nil {
 		t.Fatalf("Dovecot does not start (it is part of the tests: `make packages` installs it): %v", err)

@@ -23,6 +23,7 @@ import (
 	"github.com/casellario-pec/casellario/shared/domain"
 	"github.com/casellario-pec/casellario/shared/localdev/dovecot"
 	"github.com/casellario-pec/casellario/shared/localdev/localaws/testenv"
+	"github.com/casellario-pec/casellario/shared/localdev/needs"
 	"github.com/casellario-pec/casellario/shared/localdev/sim/procura"
 	"github.com/casellario-pec/casellario/shared/mailbox"
 	"github.com/casellario-pec/casellario/shared/pec"
@@ -38,6 +39,7 @@ import (
 // dvServer starts a Dovecot without the given capabilities.
 func dvServer(t *testing.T, without ...string) *dovecot.Server {
 	t.Helper()
+	needs.Server(t, needs.Dovecot)
 	srv, err := dovecot.Start(context.Background(), dovecot.Options{Without: without})
 	if err != nil {
 		t.Fatalf("Dovecot does not start (it is part of the tests: `make packages` installs it): %v", err)

@@ -47,7 +47,8 @@ func (s *Dynamo) CreateBatch(ctx context.Context, b domain.Batch, cause domain.C
 		return domain.Batch{}, err
 	}
 	if !ok {
-		if _, err := s.getItem(ctx, it.PK, it.SK, &it); err != nil {
+		// Into a fresh item: attributes the stored one lacks must read empty.
+		if it, err = getExisting[batchItem](ctx, s, it.PK, it.SK, "batch %s vanished", b.ID); err != nil {
 			return domain.Batch{}, err
 		}
 		// The same batch again; ClaimSubjects may have dropped some people since.
@@ -78,11 +79,7 @@ func (s *Dynamo) getBatch(ctx context.Context, tenant, id string) (batchItem, er
 	if !domain.ValidID(id) {
 		return it, domain.Errorf(domain.ENOTFOUND, "batch %q not found", id)
 	}
-	found, err := s.getItem(ctx, batchPK(tenant, id), skBatch, &it)
-	if err == nil && !found {
-		err = domain.Errorf(domain.ENOTFOUND, "batch %s not found", id)
-	}
-	return it, err
+	return getExisting[batchItem](ctx, s, batchPK(tenant, id), skBatch, "batch %s not found", id)
 }
 
 // ListBatches returns batches newest first, of an office or of the tenant.
@@ -118,22 +115,10 @@ func (s *Dynamo) batchesBefore(ctx context.Context, tenant, office, cursor strin
 		in.ExpressionAttributeValues[":before"] = str(cursor)
 	}
 	var out []domain.Batch
-	err := s.query(ctx, in, 0, func(items []map[string]types.AttributeValue) (bool, error) {
-		var page []batchItem
-		if err := attributevalue.UnmarshalListOfMaps(items, &page); err != nil {
-			return false, internal(err, "decoding batches")
-		}
-		for _, it := range page {
-			if len(states) > 0 && !slices.Contains(states, domain.BatchState(it.State)) {
-				continue
-			}
-			if limit > 0 && len(out) >= limit {
-				return false, nil
-			}
-			out = append(out, it.domain())
-		}
-		return limit <= 0 || len(out) < limit, nil
-	})
+	inStates := func(it batchItem) bool {
+		return len(states) == 0 || slices.Contains(states, domain.BatchState(it.State))
+	}
+	err := queryItems(ctx, s, in, 0, "batches", upTo(&out, limit, inStates, batchItem.domain))
 	return out, err
 }
 
@@ -424,13 +409,9 @@ func (s *Dynamo) BatchByMessageID(ctx context.Context, tenant, msgID string) (do
 	if err := checkCode("tenant", tenant); err != nil {
 		return domain.Batch{}, err
 	}
-	var m msgItem
-	found, err := s.getItem(ctx, msgPK(tenant, msgID), skMsg, &m)
+	m, err := getExisting[msgItem](ctx, s, msgPK(tenant, msgID), skMsg, "no batch sent with Message-ID %s", msgID)
 	if err != nil {
 		return domain.Batch{}, err
-	}
-	if !found {
-		return domain.Batch{}, domain.Errorf(domain.ENOTFOUND, "no batch sent with Message-ID %s", msgID)
 	}
 	return s.GetBatch(ctx, tenant, m.Batch)
 }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -48,21 +47,14 @@ func (s *Dynamo) Events(ctx context.Context, tenant, subject string) ([]domain.E
 		return nil, err
 	}
 	var out []domain.Event
-	err := s.query(ctx, &dynamodb.QueryInput{
+	err := queryItems(ctx, s, &dynamodb.QueryInput{
 		KeyConditionExpression:    aws.String("pk = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(eventPK(tenant, subject))},
 		ConsistentRead:            aws.Bool(true),
-	}, 0, func(items []map[string]types.AttributeValue) (bool, error) {
-		var page []eventItem
-		if err := attributevalue.UnmarshalListOfMaps(items, &page); err != nil {
-			return false, internal(err, "decoding events")
-		}
-		for _, it := range page {
-			out = append(out, domain.Event{Tenant: tenant, Subject: subject, About: it.About, At: it.At,
-				State: it.State, Note: domain.NoteCode(it.Note), Detail: it.Detail, Cause: domain.Cause(it.Cause)})
-		}
-		return true, nil
-	})
+	}, 0, "events", upTo(&out, 0, nil, func(it eventItem) domain.Event {
+		return domain.Event{Tenant: tenant, Subject: subject, About: it.About, At: it.At,
+			State: it.State, Note: domain.NoteCode(it.Note), Detail: it.Detail, Cause: domain.Cause(it.Cause)}
+	}))
 	// Keys sort by time already; the stable sort only guards equal times.
 	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
 	return out, err

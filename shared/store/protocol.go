@@ -5,7 +5,6 @@ import (
 	"regexp"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -77,19 +76,13 @@ func (s *Dynamo) RegisterProtocol(ctx context.Context, r domain.ProtocolRequest)
 // claimed already (a crash after the claim), or 0.
 func (s *Dynamo) claimedBy(ctx context.Context, tenant, batch, pk string) (int64, error) {
 	var n int64
-	err := s.query(ctx, &dynamodb.QueryInput{
+	err := queryItems(ctx, s, &dynamodb.QueryInput{
 		IndexName:                 aws.String(IndexGSI1),
 		KeyConditionExpression:    aws.String("gsi1pk = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(batchRegPK(tenant, batch))},
-	}, 0, func(items []map[string]types.AttributeValue) (bool, error) {
-		var page []entryItem
-		if err := attributevalue.UnmarshalListOfMaps(items, &page); err != nil {
-			return false, internal(err, "decoding register entries")
-		}
-		for _, e := range page {
-			if e.PK == pk && !e.Annulled && (n == 0 || e.Number < n) {
-				n = e.Number
-			}
+	}, 0, "register entries", func(e entryItem) (bool, error) {
+		if e.PK == pk && !e.Annulled && (n == 0 || e.Number < n) {
+			n = e.Number
 		}
 		return true, nil
 	})

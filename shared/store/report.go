@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -32,15 +31,6 @@ func (s *Dynamo) BatchesCreated(ctx context.Context, tenant string, from, to tim
 			":from": str(from.UTC().Format(keyTime)), ":to": str(to.UTC().Format(keyTime))},
 	}
 	var out []domain.Batch
-	err := s.query(ctx, in, 0, func(items []map[string]types.AttributeValue) (bool, error) {
-		var page []batchItem
-		if err := attributevalue.UnmarshalListOfMaps(items, &page); err != nil {
-			return false, internal(err, "decoding batches")
-		}
-		for _, it := range page {
-			out = append(out, it.domain())
-		}
-		return true, nil
-	})
+	err := queryItems(ctx, s, in, 0, "batches", upTo(&out, 0, nil, batchItem.domain))
 	return out, err
 }

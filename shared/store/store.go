@@ -335,6 +335,50 @@ func (s *Dynamo) query(ctx context.Context, in *dynamodb.QueryInput, max int, ea
 	}
 }
 
+// getExisting reads the item at (pk, sk) into a fresh T (attributes the
+// item lacks read as zero); ENOTFOUND, with the message given, when there is
+// none.
+func getExisting[T any](ctx context.Context, s *Dynamo, pk, sk, format string, args ...any) (T, error) {
+	var it T
+	found, err := s.getItem(ctx, pk, sk, &it)
+	if err == nil && !found {
+		err = domain.Errorf(domain.ENOTFOUND, format, args...)
+	}
+	return it, err
+}
+
+// queryItems runs a query and hands each item, decoded as T, to each
+// until each says stop (false) or an error; what names the items in errors.
+func queryItems[T any](ctx context.Context, s *Dynamo, in *dynamodb.QueryInput, max int, what string, each func(T) (bool, error)) error {
+	return s.query(ctx, in, max, func(items []map[string]types.AttributeValue) (bool, error) {
+		var page []T
+		if err := attributevalue.UnmarshalListOfMaps(items, &page); err != nil {
+			return false, internal(err, "decoding %s", what)
+		}
+		for _, it := range page {
+			if more, err := each(it); err != nil || !more {
+				return false, err
+			}
+		}
+		return true, nil
+	})
+}
+
+// upTo collects converted items up to limit (every one when limit <= 0):
+// the each of queryItems for a listing.
+func upTo[T, D any](out *[]D, limit int, keep func(T) bool, conv func(T) D) func(T) (bool, error) {
+	return func(it T) (bool, error) {
+		if keep != nil && !keep(it) {
+			return true, nil
+		}
+		if limit > 0 && len(*out) >= limit {
+			return false, nil
+		}
+		*out = append(*out, conv(it))
+		return limit <= 0 || len(*out) < limit, nil
+	}
+}
+
 // hash16 is a short digest of parts, for event keys.
 func hash16(parts ...string) string {
 	h := sha256.New()

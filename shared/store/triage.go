@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -141,13 +140,9 @@ func (s *Dynamo) GetTriage(ctx context.Context, tenant, id string) (domain.Triag
 	if !domain.ValidID(id) {
 		return domain.TriageItem{}, domain.Errorf(domain.ENOTFOUND, "triage item %q not found", id)
 	}
-	var it triageItem
-	found, err := s.getItem(ctx, triagePK(tenant, id), skTriage, &it)
+	it, err := getExisting[triageItem](ctx, s, triagePK(tenant, id), skTriage, "triage item %s not found", id)
 	if err != nil {
 		return domain.TriageItem{}, err
-	}
-	if !found {
-		return domain.TriageItem{}, domain.Errorf(domain.ENOTFOUND, "triage item %s not found", id)
 	}
 	return it.domain(), nil
 }
@@ -169,22 +164,8 @@ func (s *Dynamo) ListTriage(ctx context.Context, tenant string, state domain.Tri
 		in.ExpressionAttributeValues = map[string]types.AttributeValue{":pk": str(triageOpenPK(tenant))}
 	}
 	var out []domain.TriageItem
-	err := s.query(ctx, in, 0, func(items []map[string]types.AttributeValue) (bool, error) {
-		var page []triageItem
-		if err := attributevalue.UnmarshalListOfMaps(items, &page); err != nil {
-			return false, internal(err, "decoding triage items")
-		}
-		for _, it := range page {
-			if state != "" && it.State != string(state) {
-				continue
-			}
-			if limit > 0 && len(out) >= limit {
-				return false, nil
-			}
-			out = append(out, it.domain())
-		}
-		return limit <= 0 || len(out) < limit, nil
-	})
+	inState := func(it triageItem) bool { return state == "" || it.State == string(state) }
+	err := queryItems(ctx, s, in, 0, "triage items", upTo(&out, limit, inState, triageItem.domain))
 	return out, err
 }
 

@@ -119,11 +119,7 @@ func (s *Dynamo) getUpload(ctx context.Context, tenant, id string) (uploadItem, 
 	if !domain.ValidID(id) {
 		return it, domain.Errorf(domain.ENOTFOUND, "upload %q not found", id)
 	}
-	found, err := s.getItem(ctx, uploadPK(tenant, id), skUpload, &it)
-	if err == nil && !found {
-		err = domain.Errorf(domain.ENOTFOUND, "upload %s not found", id)
-	}
-	return it, err
+	return getExisting[uploadItem](ctx, s, uploadPK(tenant, id), skUpload, "upload %s not found", id)
 }
 
 // ListUploads returns the uploads of an office, newest first.
@@ -160,18 +156,7 @@ func (s *Dynamo) uploadsBefore(ctx context.Context, tenant, office, cursor strin
 		in.Limit = aws.Int32(int32(limit))
 	}
 	var out []domain.Upload
-	err := s.query(ctx, in, limit, func(items []map[string]types.AttributeValue) (bool, error) {
-		var page []uploadItem
-		if err := attributevalue.UnmarshalListOfMaps(items, &page); err != nil {
-			return false, internal(err, "decoding uploads")
-		}
-		for _, it := range page {
-			if limit <= 0 || len(out) < limit {
-				out = append(out, it.domain())
-			}
-		}
-		return true, nil
-	})
+	err := queryItems(ctx, s, in, limit, "uploads", upTo(&out, limit, nil, uploadItem.domain))
 	return out, err
 }
 
@@ -189,19 +174,9 @@ func (s *Dynamo) ReceivedUploads(ctx context.Context, tenant string, limit int) 
 		in.Limit = aws.Int32(int32(limit))
 	}
 	var out []domain.Upload
-	err := s.query(ctx, in, limit, func(items []map[string]types.AttributeValue) (bool, error) {
-		var page []uploadItem
-		if err := attributevalue.UnmarshalListOfMaps(items, &page); err != nil {
-			return false, internal(err, "decoding uploads")
-		}
-		for _, it := range page {
-			// The index is eventually consistent: skip what moved on meanwhile.
-			if it.State == string(domain.UploadReceived) && (limit <= 0 || len(out) < limit) {
-				out = append(out, it.domain())
-			}
-		}
-		return true, nil
-	})
+	// The index is eventually consistent: skip what moved on meanwhile.
+	stillReceived := func(it uploadItem) bool { return it.State == string(domain.UploadReceived) }
+	err := queryItems(ctx, s, in, limit, "uploads", upTo(&out, limit, stillReceived, uploadItem.domain))
 	return out, err
 }
 
@@ -372,11 +347,7 @@ func (s *Dynamo) getSubject(ctx context.Context, tenant, id string) (subjectItem
 	if err != nil {
 		return it, domain.Errorf(domain.ENOTFOUND, "subject %q not found", id)
 	}
-	found, err := s.getItem(ctx, uploadPK(tenant, upload), subjectSK(row), &it)
-	if err == nil && !found {
-		err = domain.Errorf(domain.ENOTFOUND, "subject %s not found", id)
-	}
-	return it, err
+	return getExisting[subjectItem](ctx, s, uploadPK(tenant, upload), subjectSK(row), "subject %s not found", id)
 }
 
 // SubjectsOfUpload returns the subjects of an upload by row.
@@ -400,21 +371,15 @@ func (s *Dynamo) subjects(ctx context.Context, tenant, upload string, pending bo
 		in.ExpressionAttributeValues[":pending"] = str(string(domain.PersonPending))
 	}
 	var out []domain.Subject
-	err := s.query(ctx, in, 0, func(items []map[string]types.AttributeValue) (bool, error) {
-		var page []subjectItem
-		if err := attributevalue.UnmarshalListOfMaps(items, &page); err != nil {
-			return false, internal(err, "decoding subjects")
+	err := queryItems(ctx, s, in, 0, "subjects", func(it subjectItem) (bool, error) {
+		if limit > 0 && len(out) >= limit {
+			return false, nil
 		}
-		for _, it := range page {
-			if limit > 0 && len(out) >= limit {
-				return false, nil
-			}
-			sub, err := it.domain()
-			if err != nil {
-				return false, err
-			}
-			out = append(out, sub)
+		sub, err := it.domain()
+		if err != nil {
+			return false, err
 		}
+		out = append(out, sub)
 		return limit <= 0 || len(out) < limit, nil
 	})
 	return out, err
@@ -432,16 +397,11 @@ func (s *Dynamo) PendingSubjects(ctx context.Context, tenant, office string, lim
 		return nil, domain.Errorf(domain.EINVALID, "pending subjects: limit must be positive")
 	}
 	var open []uploadItem
-	err := s.query(ctx, &dynamodb.QueryInput{
+	err := queryItems(ctx, s, &dynamodb.QueryInput{
 		IndexName:                 aws.String(IndexGSI1),
 		KeyConditionExpression:    aws.String("gsi1pk = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(openPK(tenant, office))},
-	}, 0, func(items []map[string]types.AttributeValue) (bool, error) {
-		var page []uploadItem
-		err := attributevalue.UnmarshalListOfMaps(items, &page)
-		open = append(open, page...)
-		return true, internal(err, "decoding uploads")
-	})
+	}, 0, "uploads", upTo(&open, 0, nil, func(it uploadItem) uploadItem { return it }))
 	if err != nil {
 		return nil, err
 	}

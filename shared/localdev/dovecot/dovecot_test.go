@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/casellario-pec/casellario/shared/localdev/needs"
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 )
@@ -51,6 +52,7 @@ func mail(id, text string) []byte {
 // TestDovecotHarness: deliveries, what a second client sees and does, a
 // recreated mailbox, the rawlog, and a clean stop.
 func TestDovecotHarness(t *testing.T) {
+	needs.Server(t, needs.Dovecot)
 	t.Parallel()
 	ctx := context.Background()
 	s := start(t, Options{})
@@ -171,6 +173,7 @@ func foreign(t *testing.T, s *Server, name string) *imapclient.Client {
 // TestDovecotWithout: the capabilities announced after login, less those
 // a test takes away.
 func TestDovecotWithout(t *testing.T) {
+	needs.Server(t, needs.Dovecot)
 	t.Parallel()
 	for _, tc := range []struct {
 		without []string
@@ -230,6 +233,7 @@ func shortDir(t *testing.T) string {
 // TestDovecotStartErrors: every way Start fails says why, and leaves
 // nothing behind.
 func TestDovecotStartErrors(t *testing.T) {
+	needs.Server(t, needs.Dovecot)
 	t.Parallel()
 	for _, tc := range []struct {
 		name string
@@ -284,6 +288,7 @@ func TestDovecotStartErrors(t *testing.T) {
 // TestDovecotClosedTempDir: as root, Dovecot's mail processes run as user
 // dovecot, and must reach the folder; as anyone else they run as the caller.
 func TestDovecotClosedTempDir(t *testing.T) {
+	needs.Server(t, needs.Dovecot)
 	t.Parallel()
 	closed := filepath.Join(shortDir(t), "c")
 	if err := os.Mkdir(closed, 0o700); err != nil {
@@ -307,6 +312,7 @@ func TestDovecotClosedTempDir(t *testing.T) {
 
 // TestDovecotErrors: the harness's own refusals and Dovecot's.
 func TestDovecotErrors(t *testing.T) {
+	needs.Server(t, needs.Dovecot)
 	t.Parallel()
 	ctx := context.Background()
 	s := start(t, Options{})

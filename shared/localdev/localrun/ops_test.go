@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/casellario-pec/casellario/shared/domain"
+	"github.com/casellario-pec/casellario/shared/localdev/needs"
 )
 
 // awsPath is Debian's AWS CLI (package awscli), which `make test` installs:
@@ -25,6 +26,7 @@ const awsPath = "/usr/bin/aws"
 // opsRun starts a local run without schedules.
 func opsRun(t *testing.T) *Run {
 	t.Helper()
+	needs.Server(t, needs.LocalRun)
 	run, err := Start(context.Background(), Options{DataDir: t.TempDir(), DispatchEvery: -1, PollEvery: -1, ProcuraDelay: time.Millisecond,
 		Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -130,6 +132,7 @@ func bigList(rows, rowBytes int) []byte {
 // takes each in and the API lists it with its file name. The large one goes
 // as a multipart upload (the CLI splits files over 8 MB).
 func TestDroppedWithAWSCLI(t *testing.T) {
+	needs.Server(t, needs.LocalRun)
 	if _, err := os.Stat(awsPath); err != nil {
 		t.Fatalf("this test needs Debian's AWS CLI at %s (%v): run `make test`, which installs it (apt-get install awscli)", awsPath, err)
 	}

@@ -15,6 +15,7 @@ const (
 	MailSink  = "the mail sink (SMTP and HTTP on loopback)"
 	Browser   = "chromium and the local run"
 	Loopback  = "a server on loopback"
+	Dovecot   = "Dovecot (dovecot-imapd on loopback: make packages)"
 )
 
 // Server skips t under -short: it needs what to run.
