@@ -5,8 +5,10 @@
 //
 // Configuration (shared/config): the table, the two buckets, the tenants
 // file, the token issuer and audience (required), the JWKS URL (discovered
-// by default), the protocol office's group, the sign-in page, and the PEC
-// trust store (with it, triage assign handles a message again).
+// by default), the protocol office's group, the page's sign-in (the OAuth2
+// client, its authorize and token endpoints: the page may fetch from the
+// token endpoint's origin), the footer's links, and the PEC trust store
+// (with it, triage assign handles a message again).
 //
 // The uploads bucket's ObjectCreated notification runs the intake function as
 // for any upload.
@@ -41,7 +43,12 @@ func setup(ctx context.Context, cfg config.Config) (*api.Handler, error) {
 		return nil, err
 	}
 	c := api.Config{Store: env.Store, Triage: env.Store, Docs: docs, Tenants: env.Tenants, Auth: auth,
-		LoginURL: cfg.Auth.LoginURL, OverdueAfter: cfg.Poll.OverdueAfter, Log: env.Log}
+		SignIn:       api.SignIn{ClientID: cfg.Auth.ClientID, AuthorizeURL: cfg.Auth.AuthorizeURL, TokenURL: cfg.Auth.TokenURL},
+		Links:        api.Links{Accessibility: cfg.Web.AccessibilityURL, Privacy: cfg.Web.PrivacyURL, Legal: cfg.Web.LegalURL},
+		OverdueAfter: cfg.Poll.OverdueAfter, Log: env.Log}
+	if o := api.Origin(cfg.Auth.TokenURL); o != "" {
+		c.ConnectOrigins = []string{o}
+	}
 	if cfg.PECTrust != "" {
 		trust, err := pec.LoadTrustStore(cfg.PECTrust)
 		if err != nil {

@@ -37,6 +37,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -71,20 +73,47 @@ type Config struct {
 	Tenants *tenants.Config       // required
 	Auth    Authenticator         // required
 	Assign  domain.TriageAssigner // nil: triage assign answers 500
-	// DevUsers, when not nil, enables GET /api/v1/dev/users (local run only).
+	// DevUsers, when not nil, enables GET /api/v1/dev/users (local run only)
+	// and the page's demo sign-in (a demo user, or a pasted token).
 	DevUsers func() []DevUser
-	// LoginURL is the sign-in page (Cognito hosted UI, implicit flow) the web
-	// page offers; empty: the page asks to paste a token.
-	LoginURL   string
-	PresignTTL time.Duration    // certificate URLs; 0: 5 minutes
-	Read       namelist.Options // upload limits (MaxBytes); zero: namelist defaults
-	Log        *slog.Logger     // nil: slog.Default()
-	Now        func() time.Time // nil: time.Now
+	// SignIn is how the page signs in; incomplete: it offers no sign-in
+	// but the demo one.
+	SignIn SignIn
+	// Links are the pages the page's footer links to.
+	Links Links
+	// ConnectOrigins are the origins beyond its own that the page may fetch
+	// from (the token endpoint's). The buckets' origins are added by the
+	// handler itself: those of the URLs it presigns.
+	ConnectOrigins []string
+	PresignTTL     time.Duration    // certificate URLs; 0: 5 minutes
+	Read           namelist.Options // upload limits (MaxBytes); zero: namelist defaults
+	Log            *slog.Logger     // nil: slog.Default()
+	Now            func() time.Time // nil: time.Now
 
 	// Usage gives what the deployment used from one instant to another, for
 	// the report's cost per request; nil: the report has no cost figure.
 	Usage        func(ctx context.Context, from, to time.Time) (*report.Usage, error)
 	OverdueAfter time.Duration // the report's overdue threshold (CASELLARIO_OVERDUE_AFTER); 0: report.DefaultOverdueAfter
+}
+
+// SignIn is the OAuth2 authorization-code flow with PKCE the page signs in
+// with, as a public client (Cognito's hosted UI or any OpenID provider):
+// the page sends the ID token it gets as its bearer token, so the API's
+// audience is ClientID.
+type SignIn struct {
+	ClientID     string `json:"client_id"`     // CASELLARIO_OIDC_CLIENT_ID
+	AuthorizeURL string `json:"authorize_url"` // CASELLARIO_OIDC_AUTHORIZE_URL
+	TokenURL     string `json:"token_url"`     // CASELLARIO_OIDC_TOKEN_URL
+}
+
+// complete reports whether the page can sign in with s.
+func (s SignIn) complete() bool { return s.ClientID != "" && s.AuthorizeURL != "" && s.TokenURL != "" }
+
+// Links are the pages of the page's footer; an empty one is not shown.
+type Links struct {
+	Accessibility string `json:"accessibility"` // CASELLARIO_ACCESSIBILITY_URL: the accessibility statement
+	Privacy       string `json:"privacy"`       // CASELLARIO_PRIVACY_URL: the privacy notice
+	Legal         string `json:"legal"`         // CASELLARIO_LEGAL_URL: legal notes
 }
 
 // Handler is the API and the web page.
@@ -93,6 +122,9 @@ type Handler struct {
 	mux    *http.ServeMux
 	routes []Route
 	log    *slog.Logger
+
+	cspMu sync.Mutex
+	csp   string // the page's Content-Security-Policy, once the buckets' origins are known
 }
 
 // Route is one registered API route.
@@ -153,25 +185,84 @@ func New(cfg Config) *Handler {
 
 	static, _ := fs.Sub(webFS, "web")
 	files := http.FileServerFS(static)
-	h.mux.Handle("GET /{$}", securePage(files))
-	for _, name := range []string{"app.js", "style.css", "favicon.svg"} {
-		h.mux.Handle("GET /"+name, securePage(files))
+	h.mux.Handle("GET /{$}", h.securePage(files))
+	for _, name := range webFiles {
+		h.mux.Handle("GET /"+name, h.securePage(files))
 	}
 	return h
 }
+
+// webFiles are the page's files served besides index.html.
+var webFiles = []string{"app.js", "style.css", "favicon.svg"}
 
 // Routes lists the API routes (for the OpenAPI check).
 func (h *Handler) Routes() []Route { return append([]Route(nil), h.routes...) }
 
 // securePage adds the headers of a page that runs only its own code.
-func securePage(next http.Handler) http.Handler {
+func (h *Handler) securePage(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+		w.Header().Set("Content-Security-Policy", h.contentPolicy(r.Context()))
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Referrer-Policy", "no-referrer")
 		w.Header().Set("Cache-Control", "no-cache")
 		next.ServeHTTP(w, r)
 	})
+}
+
+// contentPolicy is the page's Content-Security-Policy: its own code and
+// style only, never framed, and fetching from itself, ConnectOrigins (the
+// token endpoint) and the two buckets, whose origins are those of URLs
+// presigned here, as the API gives them (the uploads bucket for the PUT of
+// a large list, the documents bucket for certificates and ZIPs). Until a
+// URL can be presigned the policy leaves the buckets out and is not kept.
+func (h *Handler) contentPolicy(ctx context.Context) string {
+	h.cspMu.Lock()
+	defer h.cspMu.Unlock()
+	if h.csp != "" {
+		return h.csp
+	}
+	connect := []string{"'self'"}
+	add := func(u string) {
+		if o := Origin(u); o != "" && !slices.Contains(connect, o) {
+			connect = append(connect, o)
+		}
+	}
+	for _, o := range h.cfg.ConnectOrigins {
+		add(o)
+	}
+	known := true
+	if d := h.cfg.Docs; d != nil {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		put, err := d.PresignPut(ctx, d.Upload("origin"), "text/csv", 1, nil, time.Minute, h.now())
+		if err == nil {
+			add(put.URL)
+			var get string
+			if get, err = d.PresignGet(ctx, d.Document("origin"), time.Minute); err == nil {
+				add(get)
+			}
+		}
+		if err != nil {
+			h.log.WarnContext(ctx, "api: the buckets' origins are unknown: the page cannot reach them", "err", err)
+			known = false
+		}
+	}
+	policy := "default-src 'self'; img-src 'self' data:; connect-src " + strings.Join(connect, " ") +
+		"; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+	if known {
+		h.csp = policy
+	}
+	return policy
+}
+
+// Origin is the origin (scheme://host[:port]) of an http or https URL; ""
+// for anything else.
+func Origin(u string) string {
+	p, err := url.Parse(strings.TrimSpace(u))
+	if err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" || p.User != nil {
+		return ""
+	}
+	return p.Scheme + "://" + strings.ToLower(p.Host)
 }
 
 // ServeHTTP routes a request; unknown API paths and methods answer JSON errors.
@@ -344,8 +435,22 @@ var rome = sync.OnceValue(func() *time.Location {
 	return time.FixedZone("CET", 3600)
 })
 
+// configView is what the page needs before signing in: whether it may offer
+// the demo sign-in, how to sign in (null: no provider configured), and the
+// footer's links.
+type configView struct {
+	Dev   bool    `json:"dev"`
+	Auth  *SignIn `json:"auth"`
+	Links Links   `json:"links"`
+}
+
 func (h *Handler) getConfig(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"dev": h.cfg.DevUsers != nil, "login_url": h.cfg.LoginURL})
+	v := configView{Dev: h.cfg.DevUsers != nil, Links: h.cfg.Links}
+	if h.cfg.SignIn.complete() {
+		s := h.cfg.SignIn
+		v.Auth = &s
+	}
+	writeJSON(w, http.StatusOK, v)
 }
 
 type officeView struct {

@@ -521,3 +521,64 @@ func TestFastRequestsOfAComune(t *testing.T) {
 		})
 	}
 }
+
+// TestFastConfig: GET /config says how the page signs in (null without a
+// complete OAuth2 client) and what its footer links to, as the document
+// says; the page's policy lets it fetch from itself, the token endpoint and
+// the buckets' origins only.
+func TestFastConfig(t *testing.T) {
+	d := loadDoc(t)
+	signIn := api.SignIn{ClientID: "client-id", AuthorizeURL: "https://auth.example.test/oauth2/authorize",
+		TokenURL: "https://auth.example.test/oauth2/token"}
+	links := api.Links{Accessibility: "https://comune.example.test/accessibilita", Privacy: "https://comune.example.test/privacy"}
+	tests := []struct {
+		name string
+		mod  func(*api.Config)
+		want string
+	}{
+		{"nothing configured", nil, `{"dev":false,"auth":null,"links":{"accessibility":"","privacy":"","legal":""}}`},
+		{"half a client", func(c *api.Config) { c.SignIn = api.SignIn{ClientID: "client-id"} },
+			`{"dev":false,"auth":null,"links":{"accessibility":"","privacy":"","legal":""}}`},
+		{"sign-in and links", func(c *api.Config) {
+			c.SignIn, c.Links, c.ConnectOrigins = signIn, links, []string{api.Origin(signIn.TokenURL)}
+		}, `{"dev":false,"auth":{"client_id":"client-id","authorize_url":"https://auth.example.test/oauth2/authorize",` +
+			`"token_url":"https://auth.example.test/oauth2/token"},"links":{"accessibility":"https://comune.example.test/accessibilita",` +
+			`"privacy":"https://comune.example.test/privacy","legal":""}}`},
+		{"local run", func(c *api.Config) { c.DevUsers = func() []api.DevUser { return nil } },
+			`{"dev":true,"auth":null,"links":{"accessibility":"","privacy":"","legal":""}}`},
+	}
+	for _, tt := range tests {
+		f := newFast(t, tt.mod)
+		rec := f.do(t, "GET", "/api/v1/config", "", nil, "")
+		if rec.Code != 200 || strings.TrimSpace(rec.Body.String()) != tt.want {
+			t.Errorf("%s: %d %s; want %s", tt.name, rec.Code, rec.Body, tt.want)
+			continue
+		}
+		var v any
+		if err := json.Unmarshal(rec.Body.Bytes(), &v); err != nil {
+			t.Fatal(err)
+		}
+		if err := conform(d, map[string]any{"$ref": "#/components/schemas/Config"}, v, tt.name); err != nil {
+			t.Error(err)
+		}
+	}
+
+	f := newFast(t, func(c *api.Config) { c.SignIn, c.ConnectOrigins = signIn, []string{api.Origin(signIn.TokenURL)} })
+	s3 := api.Origin(s3docstest.Endpoint)
+	for _, path := range []string{"/", "/app.js", "/style.css"} {
+		rec := f.do(t, "GET", path, "", nil, "")
+		csp := rec.Header().Get("Content-Security-Policy")
+		want := "connect-src 'self' https://auth.example.test " + s3 + ";"
+		if rec.Code != 200 || !strings.Contains(csp, want) || !strings.Contains(csp, "frame-ancestors 'none'") ||
+			!strings.Contains(csp, "base-uri 'none'") || !strings.Contains(csp, "default-src 'self';") || strings.Contains(csp, "unsafe") {
+			t.Errorf("GET %s: %d, policy %q; want %q in it", path, rec.Code, csp, want)
+		}
+	}
+	for in, want := range map[string]string{"https://Auth.Example.test:8443/oauth2/token?x=1": "https://auth.example.test:8443",
+		"http://127.0.0.1:9000/bucket/key": "http://127.0.0.1:9000", "javascript:alert(1)": "", "https://": "", "": "",
+		"https://user@host.example.test/": ""} {
+		if got := api.Origin(in); got != want {
+			t.Errorf("Origin(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

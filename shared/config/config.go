@@ -81,7 +81,6 @@ type Auth struct {
 	Audience      string // CASELLARIO_OIDC_AUDIENCE
 	JWKS          string // CASELLARIO_OIDC_JWKS: default discovered from the issuer
 	ProtocolGroup string // CASELLARIO_PROTOCOL_GROUP: default protocollo
-	LoginURL      string // CASELLARIO_LOGIN_URL: the sign-in page the web page links to
 	ClientID      string // CASELLARIO_OIDC_CLIENT_ID: the page's public client (code flow with PKCE)
 	AuthorizeURL  string // CASELLARIO_OIDC_AUTHORIZE_URL
 	TokenURL      string // CASELLARIO_OIDC_TOKEN_URL
@@ -123,7 +122,7 @@ func Load(environ []string) (Config, error) {
 		SMTP: SMTP{Host: env["CASELLARIO_SMTP_HOST"], Port: p.port("CASELLARIO_SMTP_PORT", 587), From: env["CASELLARIO_SMTP_FROM"],
 			User: env["CASELLARIO_SMTP_USER"], Secret: env["CASELLARIO_SMTP_SECRET"], TLS: p.oneOf("CASELLARIO_SMTP_TLS", "starttls", "implicit")},
 		Auth: Auth{Issuer: env["CASELLARIO_OIDC_ISSUER"], Audience: env["CASELLARIO_OIDC_AUDIENCE"], JWKS: env["CASELLARIO_OIDC_JWKS"],
-			ProtocolGroup: env["CASELLARIO_PROTOCOL_GROUP"], LoginURL: env["CASELLARIO_LOGIN_URL"], ClientID: env["CASELLARIO_OIDC_CLIENT_ID"],
+			ProtocolGroup: env["CASELLARIO_PROTOCOL_GROUP"], ClientID: env["CASELLARIO_OIDC_CLIENT_ID"],
 			AuthorizeURL: env["CASELLARIO_OIDC_AUTHORIZE_URL"], TokenURL: env["CASELLARIO_OIDC_TOKEN_URL"]},
 		Web: Web{PublicURL: env["CASELLARIO_PUBLIC_URL"], AccessibilityURL: env["CASELLARIO_ACCESSIBILITY_URL"],
 			PrivacyURL: env["CASELLARIO_PRIVACY_URL"], LegalURL: env["CASELLARIO_LEGAL_URL"]},
