@@ -33,6 +33,8 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/casellario-pec/casellario/infra/internal/deploy"
+	"github.com/casellario-pec/casellario/shared/preflight"
+	"github.com/casellario-pec/casellario/shared/s3docs"
 	"github.com/casellario-pec/casellario/shared/store"
 	"github.com/casellario-pec/casellario/shared/tenants"
 )
@@ -66,10 +68,8 @@ const (
 )
 
 // ScheduleName is the name of a tenant's schedule of fn (dispatch or poll): "casellario-poll-c-g999"
-// for c_g999 (underscores become hyphens).
-func ScheduleName(fn, tenant string) string {
-	return "casellario-" + fn + "-" + strings.ReplaceAll(tenant, "_", "-")
-}
+// for c_g999. It is preflight's, which `casellario doctor` and `casellario schedules` look up by.
+func ScheduleName(fn, tenant string) string { return preflight.ScheduleName(fn, tenant) }
 
 // Routes of the HTTP API. The public ones carry no authorizer: the page itself and what the page reads
 // before sign-in; everything else under /api/v1/ is behind the JWT authorizer.
@@ -161,6 +161,13 @@ func NewStack(scope constructs.Construct, id string, props *awscdk.StackProps, c
 		Expiration:                          days(d.Retention.DocumentsDays),
 		NoncurrentVersionExpiration:         days(30),
 		AbortIncompleteMultipartUploadAfter: days(1),
+	}, {
+		// ZIPs of a list's or a request's certificates: made on demand, fetched at once through a
+		// presigned URL, made again when asked again; nothing else reads them.
+		Id:                          s("certificate-zips"),
+		Prefix:                      s(s3docs.ZipPrefix),
+		Expiration:                  days(1),
+		NoncurrentVersionExpiration: days(1),
 	}})
 
 	// The table: the schema is shared/store.TableInput's, plus TTL, PITR, the CMK and deletion protection.
@@ -373,7 +380,6 @@ func NewStack(scope constructs.Construct, id string, props *awscdk.StackProps, c
 			allow([]string{"sqs:SendMessage"}, notices.QueueArn())
 		case "dispatch":
 			allow(tableRW, tableResources...)
-			allow(readObjects, objects(uploadsArn, "")) // the upload's metadata (manual protocol number)
 			allow(append(readObjects, "s3:PutObject"), objects(documentsArn, ""))
 			allow(kmsUse, key.KeyArn())
 			readSecrets(append(append([]string{}, pecSecrets...), protoSecrets...))
@@ -513,6 +519,15 @@ func NewStack(scope constructs.Construct, id string, props *awscdk.StackProps, c
 
 	if fn, ok := out.Functions["api"]; ok && !d.Local {
 		api := httpAPI(st, fn, d, outputs, protect)
+		// The page PUTs a list too large for API Gateway straight to the bucket with a presigned URL:
+		// the browser asks first (CORS preflight), from the page's own origin and nowhere else.
+		uploads.AddCorsRule(&awss3.CorsRule{
+			AllowedMethods: &[]awss3.HttpMethods{awss3.HttpMethods_PUT},
+			AllowedOrigins: &[]*string{api.origin},
+			AllowedHeaders: &[]*string{s("content-type"), s("x-amz-*")},
+			ExposedHeaders: &[]*string{s("ETag")},
+			MaxAge:         num(3600),
+		})
 		if n, ok := out.Functions["notify"]; ok && d.Page.PublicURL == deploy.APIEndpoint {
 			n.AddEnvironment(s("CASELLARIO_PUBLIC_URL"), api.pageURL, nil)
 		}
@@ -594,6 +609,7 @@ func officeDropRole(st awscdk.Stack, uploadsArn *string, key awskms.Key) awsiam.
 
 type builtAPI struct {
 	pageURL *string
+	origin  *string // the page's origin (scheme and host), for the uploads bucket's CORS rule
 }
 
 // httpAPI builds the HTTP API, its JWT authorizer and, without an external issuer, the Cognito user pool
@@ -601,8 +617,12 @@ type builtAPI struct {
 func httpAPI(st awscdk.Stack, fn awslambda.Function, d *deploy.Deployment, outputs map[string]*string, protect bool) builtAPI {
 	api := awsapigatewayv2.NewHttpApi(st, s("Api"), &awsapigatewayv2.HttpApiProps{ApiName: s("casellario")})
 	pageURL := s(d.Page.PublicURL)
+	var origin *string
 	if d.Page.PublicURL == deploy.APIEndpoint {
 		pageURL = awscdk.Fn_Join(s(""), &[]*string{api.ApiEndpoint(), s("/")})
+		origin = api.ApiEndpoint()
+	} else if u, err := url.Parse(d.Page.PublicURL); err == nil {
+		origin = s(u.Scheme + "://" + u.Host)
 	}
 	if cd := d.Page.CustomDomain; cd != nil {
 		u, _ := url.Parse(d.Page.PublicURL)
@@ -663,7 +683,7 @@ func httpAPI(st awscdk.Stack, fn awslambda.Function, d *deploy.Deployment, outpu
 	}
 	outputs["ApiUrl"] = api.ApiEndpoint()
 	outputs["PageUrl"] = pageURL
-	return builtAPI{pageURL: pageURL}
+	return builtAPI{pageURL: pageURL, origin: origin}
 }
 
 // userPool is the clerks' Cognito user pool. Its schema (custom:tenant, custom:office) must not change:

@@ -242,6 +242,10 @@ func TestBuckets(t *testing.T) {
 		f.tpl.HasResourceProperties(jsii.String("AWS::S3::Bucket"), obj("LifecycleConfiguration", objectLike("Rules", arrayWith(objectLike(
 			"Id", "uploaded-lists", "ExpirationInDays", deploy.DefaultUploadRetentionDays)))))
 	})
+	check(t, "certificate ZIPs go after a day", func() {
+		f.tpl.HasResourceProperties(jsii.String("AWS::S3::Bucket"), obj("LifecycleConfiguration", objectLike("Rules", arrayWith(objectLike(
+			"Id", "certificate-zips", "Prefix", "zips/", "ExpirationInDays", 1)))))
+	})
 	check(t, "TLS-only bucket policies", func() {
 		f.tpl.ResourceCountIs(jsii.String("AWS::S3::BucketPolicy"), jsii.Number(2))
 		f.tpl.AllResourcesProperties(jsii.String("AWS::S3::BucketPolicy"), obj("PolicyDocument", objectLike("Statement", arrayWith(
@@ -278,6 +282,44 @@ func TestBuckets(t *testing.T) {
 		f.tpl.HasResourceProperties(jsii.String("AWS::Lambda::Permission"), obj("Principal", "s3.amazonaws.com", "Action", "lambda:InvokeFunction",
 			"SourceAccount", assertions.Match_AnyValue(), "SourceArn", assertions.Match_AnyValue()))
 	})
+}
+
+// The page's presigned PUT of a large list: the uploads bucket answers the browser's CORS preflight
+// for PUT from the page's origin only; the documents bucket answers none.
+func TestUploadsCORS(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		f      func(*testing.T) *synthed
+		origin string
+	}{
+		{"own domain", fullStack, `"https://casellario.comune.prato.it"`},
+		{"API endpoint", variantStack, `{"Fn::GetAtt":["`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var rules []any
+			for id, p := range resources(tt.f(t), "AWS::S3::Bucket") {
+				c, ok := p["CorsConfiguration"].(map[string]any)
+				if !ok {
+					continue
+				}
+				if !strings.HasPrefix(id, "UploadsBucket") {
+					t.Errorf("%s has a CORS rule", id)
+				}
+				rules = c["CorsRules"].([]any)
+			}
+			if len(rules) != 1 {
+				t.Fatalf("CORS rules %v, want one on the uploads bucket", rules)
+			}
+			r := rules[0].(map[string]any)
+			origins, _ := json.Marshal(r["AllowedOrigins"])
+			if fmt.Sprint(r["AllowedMethods"]) != "[PUT]" || !strings.HasPrefix(string(origins), "["+tt.origin) || len(r["AllowedOrigins"].([]any)) != 1 {
+				t.Errorf("CORS rule %v", r)
+			}
+			if strings.HasSuffix(string(origins), `/"]`) {
+				t.Errorf("origin %s ends in a slash: a browser's Origin never does", origins)
+			}
+		})
+	}
 }
 
 // logicalID finds the logical id whose friendly name is name.
@@ -696,6 +738,14 @@ func TestIAMLeastPrivilege(t *testing.T) {
 			rs, _ := st["Resource"].([]any)
 			for _, r := range rs {
 				puts = append(puts, strings.TrimPrefix(flatten(r), "<ref>"))
+			}
+		}
+	}
+	// Only intake reads the uploads bucket: the others find what they need on the upload's record.
+	for _, role := range []string{"DispatchRole", "PollRole", "NotifyRole"} {
+		for _, st := range policyStatements(t, f, logicalID(t, f, role)) {
+			if strings.Contains(fmt.Sprint(st["Resource"]), "casellario-uploads") {
+				t.Errorf("%s reaches the uploads bucket: %v", role, st)
 			}
 		}
 	}
