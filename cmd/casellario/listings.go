@@ -58,6 +58,10 @@ type listingFlags struct {
 func newListingFlags(name string, e env) listingFlags {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "usage: casellario %s [--tenant T] [--office CODE] [--limit N] [--json] [--endpoints FILE]\n", name)
+		fs.PrintDefaults()
+	}
 	return listingFlags{fs: fs,
 		tenant:    fs.String("tenant", os.Getenv("CASELLARIO_TENANT"), "only this tenant (IPA code); default: every tenant configured"),
 		office:    fs.String("office", "", "only this office (its code)"),

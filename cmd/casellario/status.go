@@ -87,6 +87,7 @@ func runStatus(ctx context.Context, e env, args []string) int {
 	tenant := fs.String("tenant", os.Getenv("CASELLARIO_TENANT"), "tenant of the id; default: every tenant configured is tried")
 	year := fs.Int("year", 0, "year of a protocol number (default: this year, Rome time)")
 	endpoints := endpointsFlag(fs)
+	fs.Usage = func() { fmt.Fprintln(e.stderr, statusUsage); fs.PrintDefaults() }
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

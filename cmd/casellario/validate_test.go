@@ -124,3 +124,28 @@ func TestUnknownCommand(t *testing.T) {
 		t.Fatalf("help: exit %d, %q", code, errs)
 	}
 }
+
+// Every command's -h starts with its own usage line, not the flag
+// package's "Usage of …".
+func TestUsageLines(t *testing.T) {
+	for _, tt := range []struct{ args, want string }{
+		{"status -h", "usage: casellario status "},
+		{"uploads -h", "usage: casellario uploads "},
+		{"batches -h", "usage: casellario batches "},
+		{"dispatch -h", "usage: casellario dispatch "},
+		{"dev -h", "usage: casellario dev "},
+		{"submit -h", "usage: casellario submit "},
+		{"report -h", "usage: casellario report "},
+		{"doctor -h", "usage: casellario doctor "},
+		{"validate -h", "usage: casellario validate"},
+		{"triage -h", "usage: casellario triage "},
+	} {
+		t.Run(tt.args, func(t *testing.T) {
+			_, _, errs := runCLI(t, strings.Fields(tt.args)...)
+			if !strings.HasPrefix(errs, tt.want) {
+				line, _, _ := strings.Cut(errs, "\n")
+				t.Errorf("stderr begins %q, want %q", line, tt.want)
+			}
+		})
+	}
+}
