@@ -28,7 +28,10 @@ func runDev(ctx context.Context, e env, args []string) int {
 	procuraDelay := fs.Duration("procura-delay", 30*time.Second, "how long the simulated Procura takes to answer (its evening batch)")
 	apiAddr := fs.String("api-addr", "127.0.0.1:8080", "where the offices' API and web page listen (a busy address falls back to a free port)")
 	tenantsFile := fs.String("tenants", "", "tenants configuration file (default: $CASELLARIO_TENANTS, else the demo: Prato and Vaiano)")
-	fs.Usage = func() { fmt.Fprintln(e.stderr, "usage: casellario dev [options]: the whole system on this machine"); fs.PrintDefaults() }
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "usage: casellario dev [options]: the whole system on this machine")
+		fs.PrintDefaults()
+	}
 	simFile := fs.String("sim", "", "use a simulator already running: the JSON line `casellario sim` printed, in a file (default: start one)")
 	grace := fs.Duration("grace", 0, "how long dispatch waits for the acceptance of a submission of unknown outcome before sending again (default 5m)")
 	if err := fs.Parse(args); err != nil {

@@ -123,7 +123,10 @@ func runDispatch(ctx context.Context, e env, args []string) int {
 	fs.SetOutput(e.stderr)
 	now := fs.Bool("now", false, "run dispatch now (required: the schedule runs it otherwise)")
 	endpoints := endpointsFlag(fs)
-	fs.Usage = func() { fmt.Fprintln(e.stderr, "usage: casellario dispatch --now [--endpoints FILE]"); fs.PrintDefaults() }
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "usage: casellario dispatch --now [--endpoints FILE]")
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
