@@ -66,7 +66,7 @@ func readWrapper(root *entity, ctx *readCtx) *Wrapper {
 	}
 	w.Signature = Signature{Status: SignatureAbsent}
 	if root.mediaType == "multipart/signed" && len(root.children) > 1 && isDetachedSig(root.children[1].mediaType) {
-		w.Signature = ctx.verifyDetached(root.children[1], root.children[0].raw())
+		w.Signature = ctx.verifyDetached(root.children[1], root.children[0].raw(), &digestMemo{})
 	}
 	return w
 }

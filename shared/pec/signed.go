@@ -1,5 +1,10 @@
 package pec
 
+import (
+	"crypto"
+	"crypto/sha256"
+)
+
 // signedView is a message seen through its S/MIME signature: the content the
 // provider signed, and what is needed to check the signature.
 type signedView struct {
@@ -8,6 +13,35 @@ type signedView struct {
 	signed  bool    // multipart/signed or opaque signed-data
 	// opaque is the outcome of opening opaque signed-data, already checked.
 	opaque Signature
+	// digest, for a large detached-signed content, is its SHA-256 being
+	// computed on another core while the rest of the message is read.
+	digest *earlyDigest
+}
+
+type earlyDigest struct {
+	done chan struct{}
+	sum  []byte
+}
+
+// earlyDigestMin is the content size from which the SHA-256 a detached
+// signature needs is computed beside the reading: below it the goroutine
+// costs more than it saves.
+const earlyDigestMin = 64 << 10
+
+// startDigest hashes the canonical content in the background. The content's
+// bytes are the message's own and never change while it is read.
+func (v *signedView) startDigest() {
+	content := v.content.raw()
+	if v.sig == nil || len(content) < earlyDigestMin {
+		return
+	}
+	d := &earlyDigest{done: make(chan struct{})}
+	v.digest = d
+	go func() {
+		sum := sha256.Sum256(canonicalCRLF(content))
+		d.sum = sum[:]
+		close(d.done)
+	}()
 }
 
 // openSigned locates the signed content of msg. Opaque signed-data is decoded
@@ -22,6 +56,7 @@ func openSigned(msg *entity, ctx *readCtx) signedView {
 		}
 		if len(msg.children) > 1 && isDetachedSig(msg.children[1].mediaType) {
 			v.sig = msg.children[1]
+			v.startDigest()
 		} else {
 			addProblem(&ctx.probs, ProblemSignature, "multipart/signed without its signature part")
 		}
@@ -47,7 +82,12 @@ func openSigned(msg *entity, ctx *readCtx) signedView {
 func (v signedView) verify(ctx *readCtx) Signature {
 	switch {
 	case v.sig != nil:
-		return ctx.verifyDetached(v.sig, v.content.raw())
+		memo := &digestMemo{}
+		if v.digest != nil {
+			<-v.digest.done
+			memo.sums = map[crypto.Hash][]byte{crypto.SHA256: v.digest.sum}
+		}
+		return ctx.verifyDetached(v.sig, v.content.raw(), memo)
 	case v.opaque.Status != "":
 		return v.opaque
 	}

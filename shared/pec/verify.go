@@ -166,7 +166,7 @@ func openCAdESMemo(data []byte, ctx *readCtx) ([]byte, Signature, *digestMemo, e
 
 // verifyDetached verifies the signature part sig of a multipart/signed over the
 // exact bytes of its first part.
-func (ctx *readCtx) verifyDetached(sig *entity, signed []byte) Signature {
+func (ctx *readCtx) verifyDetached(sig *entity, signed []byte, memo *digestMemo) Signature {
 	b64, err := ctx.decodeAll(sig)
 	if err != nil {
 		return Signature{Status: SignatureInvalid, Reason: "signature part is not valid " + encName(sig.encoding()) + " data"}
@@ -179,7 +179,7 @@ func (ctx *readCtx) verifyDetached(sig *entity, signed []byte) Signature {
 		return Signature{Status: SignatureInvalid, Reason: "signature part: " + err.Error()}
 	}
 	if sd, err := parseCMSFast(der); err == nil {
-		return ctx.checkFast(sd, canonicalCRLF(signed), &digestMemo{})
+		return ctx.checkFast(sd, canonicalCRLF(signed), memo)
 	}
 	p7, err := pkcs7.Parse(der)
 	if err != nil {
