@@ -68,42 +68,13 @@ func TestBrowser(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	downloads := filepath.Join(dir, "scaricati")
+	ctx, downloads := startBrowser(t, dir)
 	shots := os.Getenv("CASELLARIO_SCREENSHOT_DIR")
-	for _, d := range []string{downloads, shots} {
-		if d != "" {
-			if err := os.MkdirAll(d, 0o755); err != nil {
-				t.Fatal(err)
-			}
+	if shots != "" {
+		if err := os.MkdirAll(shots, 0o755); err != nil {
+			t.Fatal(err)
 		}
 	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.Flag("hide-scrollbars", true),
-		chromedp.UserDataDir(filepath.Join(dir, "profile")),
-		chromedp.WindowSize(1280, 900),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(bg, opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("headless chromium (%s) did not start: %v", chromiumPath, err)
-	}
-	if _, err := chromedp.CallBrowser(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
-		Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads}); err != nil {
-		t.Fatalf("browser: downloads: %v", err)
-	}
-	ctx, cancelT := context.WithTimeout(ctx, 150*time.Second)
-	defer cancelT()
 
 	b := &page{t: t, ctx: ctx, shots: shots, downloads: downloads}
 	list := filepath.Join(dir, "elenco.csv")
@@ -280,6 +251,44 @@ func TestBrowser(t *testing.T) {
 	t.Logf("browser test: %s", time.Since(start).Round(time.Millisecond))
 }
 
+// startBrowser starts headless Chromium for the test (stopped at its end)
+// with downloads going to a folder of dir, and returns its tab.
+func startBrowser(t *testing.T, dir string) (context.Context, string) {
+	t.Helper()
+	downloads := filepath.Join(dir, "scaricati")
+	if err := os.MkdirAll(downloads, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-default-browser-check", true),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.UserDataDir(filepath.Join(dir, "profile")),
+		chromedp.WindowSize(1280, 900),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("headless chromium (%s) did not start: %v", chromiumPath, err)
+	}
+	if _, err := chromedp.CallBrowser(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads}); err != nil {
+		t.Fatalf("browser: downloads: %v", err)
+	}
+	ctx, cancelT := context.WithTimeout(ctx, 150*time.Second)
+	t.Cleanup(cancelT)
+	return ctx, downloads
+}
+
 // page is the browser's tab, at one width.
 type page struct {
 	t         *testing.T
@@ -296,12 +305,17 @@ func (p *page) do(what string, actions ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
-// wait waits for a JavaScript condition.
+// wait waits for a JavaScript condition, across page loads.
 func (p *page) wait(what, cond string) {
 	p.t.Helper()
-	if _, err := chromedp.Run(p.ctx, chromedp.Poll[bool](cond, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
-		p.t.Fatalf("browser at %d px: waiting for %s: %v", p.width, what, err)
+	var err error
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		var ok bool
+		if ok, err = chromedp.Run(p.ctx, chromedp.Evaluate[bool](`!!(`+cond+`)`)); err == nil && ok {
+			return
+		}
 	}
+	p.t.Fatalf("browser at %d px: waiting for %s: timed out (%v)", p.width, what, err)
 }
 
 func (p *page) text(sel string) string {

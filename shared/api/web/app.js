@@ -340,10 +340,12 @@
   async function signInWith(token) {
     sessionStorage.setItem(TOKEN, token);
     carry = 'Accesso effettuato.';
-    if (!await enter()) carry = '';
+    if (!await enter(true)) carry = '';
   }
 
-  async function enter() {
+  // enter reads who signed in and shows the view the address names; focus:
+  // the view's heading takes the focus (after an action of the user).
+  async function enter(focus) {
     try {
       me = await api('/me');
     } catch (e) {
@@ -356,7 +358,7 @@
     $('utente').hidden = false;
     $('menu').hidden = false;
     for (const li of document.querySelectorAll('[data-protocollo]')) li.hidden = me.role !== 'protocol';
-    firstView = true;
+    firstView = !focus;
     route();
     return true;
   }
@@ -365,6 +367,7 @@
     sessionStorage.removeItem(TOKEN);
     history.replaceState(null, '', location.pathname);
     showSignIn();
+    $('vista').querySelector('h1').focus();
     say('Uscita effettuata. Per chiudere del tutto la sessione chiudere anche il browser.');
   }
 
@@ -917,7 +920,7 @@
     }
     if (fx.candidates && fx.candidates.length) nodes.push(await candidatesForm(ctx, path, fx.candidates));
     nodes.push(el('p', {}, el('a', { href: '#/smistamento', text: 'Torna ai messaggi da smistare' })));
-    ctx.show('Messaggio da smistare', nodes);
+    ctx.show(nodes[0].textContent, nodes);
   }
   function kb(n) { return n >= 1024 * 1024 ? num.format(n / 1048576) + ' MB' : Math.max(1, Math.round(n / 1024)) + ' kB'; }
 
