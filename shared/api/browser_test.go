@@ -23,14 +23,15 @@ const chromiumPath = "/usr/bin/chromium"
 
 // TestBrowser drives the web page of the local run in headless Chromium, at
 // 1280 and at 390 pixels: sign in as a demo office user, upload a list with
-// one bad row and read its reason, open the list by its e-mail link once
-// the Procura simulator has answered, download a certificate (a PDF naming
-// the person) and the ZIP, open the request and come Back, page through the
-// lists, search by surname; then as the protocol office open the triage
-// queue and one message (at 390 px, dismiss it through its confirmation),
-// and the report with its workbook. Every view must not scroll sideways (the
-// list also at 320 px) and passes an in-page accessibility check (labels,
-// names, ids, headings, contrast, focus ring).
+// one bad row and read its reason, open the list by its e-mail link once the
+// Procura simulator has answered, download a certificate (a PDF naming the
+// person), the refused rows' workbook and the ZIP, open the request and come
+// Back, page through the lists, search by surname; then as the protocol
+// office open the triage queue and one message (at 1280 px, try to attach it
+// to a request and read why it cannot be; at 390 px, dismiss it through its
+// confirmation), and the report with its workbook. No view may scroll
+// sideways (the list also at 320 px), and every one passes an in-page
+// accessibility check (labels, names, ids, headings, contrast, focus ring).
 // CASELLARIO_SCREENSHOT_DIR=DIR keeps a full-page PNG of every view.
 func TestBrowser(t *testing.T) {
 	needs.Server(t, needs.Browser)
@@ -157,6 +158,11 @@ func TestBrowser(t *testing.T) {
 			b.do("widen the viewport", chromedp.EmulateViewport(w.width, w.height))
 		}
 
+		if round == 0 {
+			if x := b.download("the refused rows", "#scarti-xlsx", ".xlsx"); !bytes.HasPrefix(x, []byte("PK")) {
+				t.Errorf("%d px: the refused rows' workbook: %.20q", w.width, x)
+			}
+		}
 		pdf := b.download("the certificate", `button.scarica-certificato`, ".pdf")
 		if !bytes.HasPrefix(pdf, []byte("%PDF")) {
 			t.Fatalf("%d px: the certificate is not a PDF: %.40q", w.width, pdf)
@@ -226,6 +232,16 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("%d px: a request is offered as %q, not by its protocol number", w.width, opt)
 		}
 		b.audit("messaggio")
+		if round == 0 {
+			// Not a PEC message: the API refuses to attach it to a request, and the page says why.
+			b.do("attach the message to a request", chromedp.SetValue(chromedp.ID("richiesta-scelta"), "0"),
+				chromedp.Click(chromedp.ID("attribuisci")), chromedp.WaitVisible(chromedp.CSS(`.conferma .btn`)))
+			if q := b.text(".conferma .domanda"); !strings.Contains(q, "prot. ") {
+				t.Errorf("the confirmation %q does not name the request by its protocol number", q)
+			}
+			b.do("confirm", chromedp.Click(chromedp.CSS(`.conferma .btn`)))
+			b.wait("the refusal", `document.getElementById('errore').textContent.includes('Archiviarlo')`)
+		}
 		if round == 1 {
 			b.do("dismiss the message", chromedp.SendKeys(chromedp.ID("motivo-archiviazione"), "pubblicità"),
 				chromedp.Click(chromedp.ID("archivia")), chromedp.WaitVisible(chromedp.CSS(`.conferma .btn`)))
