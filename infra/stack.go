@@ -154,7 +154,7 @@ func NewStack(scope constructs.Construct, id string, props *awscdk.StackProps, c
 		NoncurrentVersionExpiration:         days(7),
 		AbortIncompleteMultipartUploadAfter: days(1),
 	}})
-	bucket("DocumentsBucket", documentsName, []*awss3.LifecycleRule{{
+	documents := bucket("DocumentsBucket", documentsName, []*awss3.LifecycleRule{{
 		// Requests, receipts, raw PEC messages and certificates: kept as long as the table keeps the
 		// batches (shared/store's retention), then deleted; old versions go a month later.
 		Id:                                  s("documents-retention"),
@@ -526,6 +526,13 @@ func NewStack(scope constructs.Construct, id string, props *awscdk.StackProps, c
 			AllowedOrigins: &[]*string{api.origin},
 			AllowedHeaders: &[]*string{s("content-type"), s("x-amz-*")},
 			ExposedHeaders: &[]*string{s("ETag")},
+			MaxAge:         num(3600),
+		})
+		// It fetches a certificate or a ZIP by its presigned GET, so that the download keeps its
+		// name and the clerk stays on the page; GET from the page's origin only.
+		documents.AddCorsRule(&awss3.CorsRule{
+			AllowedMethods: &[]awss3.HttpMethods{awss3.HttpMethods_GET},
+			AllowedOrigins: &[]*string{api.origin},
 			MaxAge:         num(3600),
 		})
 		if n, ok := out.Functions["notify"]; ok && d.Page.PublicURL == deploy.APIEndpoint {

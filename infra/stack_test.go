@@ -284,9 +284,9 @@ func TestBuckets(t *testing.T) {
 	})
 }
 
-// The page's presigned PUT of a large list: the uploads bucket answers the browser's CORS preflight
-// for PUT from the page's origin only; the documents bucket answers none.
-func TestUploadsCORS(t *testing.T) {
+// The page's presigned PUT of a large list and GET of a certificate: the uploads bucket answers the
+// browser's CORS for PUT, the documents bucket for GET, from the page's origin only.
+func TestBucketsCORS(t *testing.T) {
 	for _, tt := range []struct {
 		name   string
 		f      func(*testing.T) *synthed
@@ -296,27 +296,28 @@ func TestUploadsCORS(t *testing.T) {
 		{"API endpoint", variantStack, `{"Fn::GetAtt":["`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			var rules []any
+			methods := map[string]string{}
 			for id, p := range resources(tt.f(t), "AWS::S3::Bucket") {
 				c, ok := p["CorsConfiguration"].(map[string]any)
 				if !ok {
 					continue
 				}
-				if !strings.HasPrefix(id, "UploadsBucket") {
-					t.Errorf("%s has a CORS rule", id)
+				rules := c["CorsRules"].([]any)
+				if len(rules) != 1 {
+					t.Fatalf("%s: CORS rules %v, want one", id, rules)
 				}
-				rules = c["CorsRules"].([]any)
+				r := rules[0].(map[string]any)
+				origins, _ := json.Marshal(r["AllowedOrigins"])
+				if !strings.HasPrefix(string(origins), "["+tt.origin) || len(r["AllowedOrigins"].([]any)) != 1 {
+					t.Errorf("%s: CORS origins %s, want the page's", id, origins)
+				}
+				if strings.HasSuffix(string(origins), `/"]`) {
+					t.Errorf("%s: origin %s ends in a slash: a browser's Origin never does", id, origins)
+				}
+				methods[strings.TrimRight(id, "0123456789ABCDEF")] = fmt.Sprint(r["AllowedMethods"])
 			}
-			if len(rules) != 1 {
-				t.Fatalf("CORS rules %v, want one on the uploads bucket", rules)
-			}
-			r := rules[0].(map[string]any)
-			origins, _ := json.Marshal(r["AllowedOrigins"])
-			if fmt.Sprint(r["AllowedMethods"]) != "[PUT]" || !strings.HasPrefix(string(origins), "["+tt.origin) || len(r["AllowedOrigins"].([]any)) != 1 {
-				t.Errorf("CORS rule %v", r)
-			}
-			if strings.HasSuffix(string(origins), `/"]`) {
-				t.Errorf("origin %s ends in a slash: a browser's Origin never does", origins)
+			if fmt.Sprint(methods) != "map[DocumentsBucket:[GET] UploadsBucket:[PUT]]" {
+				t.Errorf("CORS methods by bucket %v", methods)
 			}
 		})
 	}

@@ -85,10 +85,12 @@ type Config struct {
 	// from (the token endpoint's). The buckets' origins are added by the
 	// handler itself: those of the URLs it presigns.
 	ConnectOrigins []string
-	PresignTTL     time.Duration    // certificate URLs; 0: 5 minutes
-	Read           namelist.Options // upload limits (MaxBytes); zero: namelist defaults
-	Log            *slog.Logger     // nil: slog.Default()
-	Now            func() time.Time // nil: time.Now
+	PresignTTL     time.Duration // certificate URLs; 0: 5 minutes
+	// DirectUploadMax: the page sends larger lists by presigned PUT; 0: DefaultDirectUploadMax.
+	DirectUploadMax int64
+	Read            namelist.Options // upload limits (MaxBytes); zero: namelist defaults
+	Log             *slog.Logger     // nil: slog.Default()
+	Now             func() time.Time // nil: time.Now
 
 	// Usage gives what the deployment used from one instant to another, for
 	// the report's cost per request; nil: the report has no cost figure.
@@ -169,7 +171,7 @@ func New(cfg Config) *Handler {
 	auth("GET", v1+"/uploads/{id}/refused.xlsx", h.getRefusedXLSX)
 	auth("GET", v1+"/uploads/{id}/certificates.zip", h.uploadZip)
 	auth("GET", v1+"/batches/{id}/certificates.zip", h.batchZip)
-	auth("GET", v1+"/search", h.search)
+	auth("POST", v1+"/search", h.search)
 	auth("GET", v1+"/batches", h.listBatches)
 	auth("GET", v1+"/batches/{id}", h.getBatch)
 	auth("GET", v1+"/certificates/{subject}", h.getCertificate)
@@ -439,13 +441,22 @@ var rome = sync.OnceValue(func() *time.Location {
 // the demo sign-in, how to sign in (null: no provider configured), and the
 // footer's links.
 type configView struct {
-	Dev   bool    `json:"dev"`
-	Auth  *SignIn `json:"auth"`
-	Links Links   `json:"links"`
+	Dev             bool    `json:"dev"`
+	Auth            *SignIn `json:"auth"`
+	Links           Links   `json:"links"`
+	DirectUploadMax int64   `json:"direct_upload_max"`
 }
 
+// DefaultDirectUploadMax is the largest list the page sends through POST
+// /uploads: API Gateway takes 10 MB of request, and the Lambda proxy carries
+// a binary body in base64 within its 6 MB; larger lists go by presigned PUT.
+const DefaultDirectUploadMax = 4 << 20
+
 func (h *Handler) getConfig(w http.ResponseWriter, r *http.Request) {
-	v := configView{Dev: h.cfg.DevUsers != nil, Links: h.cfg.Links}
+	v := configView{Dev: h.cfg.DevUsers != nil, Links: h.cfg.Links, DirectUploadMax: h.cfg.DirectUploadMax}
+	if v.DirectUploadMax <= 0 {
+		v.DirectUploadMax = DefaultDirectUploadMax
+	}
 	if h.cfg.SignIn.complete() {
 		s := h.cfg.SignIn
 		v.Auth = &s

@@ -204,12 +204,36 @@ func TestBrowser(t *testing.T) {
 		}
 		b.audit("elenchi")
 
+		// A list over the direct limit goes by presigned PUT to the bucket (once: it is the same path at any width).
+		if round == 0 {
+			large := filepath.Join(dir, "grande.csv")
+			var rows strings.Builder
+			rows.WriteString("Cognome;Nome;Sesso;Data di nascita;Comune o Stato di nascita\n")
+			for i := range 40 {
+				fmt.Fprintf(&rows, "Grandi;%s;F;%02d/%02d/1970;Prato\n", []string{"Anna", "Bice", "Carla", "Dora"}[i%4], 1+i%28, 1+i/28)
+			}
+			if rows.Len() <= browserDirectMax {
+				t.Fatalf("the large list is %d bytes, not over %d", rows.Len(), browserDirectMax)
+			}
+			if err := os.WriteFile(large, []byte(rows.String()), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			b.do("upload a list by presigned PUT", chromedp.Click(chromedp.CSS(`#menu a[data-sezione="carica"]`)), chromedp.WaitVisible(chromedp.ID("file")),
+				chromedp.SetUploadFiles(chromedp.ID("file"), []string{large}), chromedp.Click(chromedp.ID("carica-btn")),
+				chromedp.WaitVisible(chromedp.ID("stato-elenco")))
+			b.wait("the large list checked", `document.querySelector('main').textContent.includes('40 accettate') && document.querySelector('main').textContent.includes('grande.csv')`)
+		}
+
 		// Search by surname.
 		b.do("search", chromedp.Click(chromedp.CSS(`#menu a[data-sezione="cerca"]`)), chromedp.WaitVisible(chromedp.ID("q")),
 			chromedp.SendKeys(chromedp.ID("q"), "lupi"), chromedp.Click(chromedp.ID("cerca-btn")),
 			chromedp.WaitVisible(chromedp.ID("persone-trovate")))
 		if found := b.text("#persone-trovate tbody"); !strings.Contains(strings.ToUpper(found), "LUPI OTTAVIO") {
 			t.Errorf("%d px: search found %q", w.width, found)
+		}
+		// The query is personal data: it stays out of the address (history) and the API's URLs.
+		if addr, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`location.href`)); err != nil || strings.Contains(strings.ToLower(addr), "lupi") {
+			t.Errorf("%d px: the page's address after a search is %q (%v)", w.width, addr, err)
 		}
 		b.audit("cerca")
 

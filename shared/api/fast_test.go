@@ -536,16 +536,18 @@ func TestFastConfig(t *testing.T) {
 		mod  func(*api.Config)
 		want string
 	}{
-		{"nothing configured", nil, `{"dev":false,"auth":null,"links":{"accessibility":"","privacy":"","legal":""}}`},
+		{"nothing configured", nil, `{"dev":false,"auth":null,"links":{"accessibility":"","privacy":"","legal":""},"direct_upload_max":4194304}`},
 		{"half a client", func(c *api.Config) { c.SignIn = api.SignIn{ClientID: "client-id"} },
-			`{"dev":false,"auth":null,"links":{"accessibility":"","privacy":"","legal":""}}`},
+			`{"dev":false,"auth":null,"links":{"accessibility":"","privacy":"","legal":""},"direct_upload_max":4194304}`},
 		{"sign-in and links", func(c *api.Config) {
 			c.SignIn, c.Links, c.ConnectOrigins = signIn, links, []string{api.Origin(signIn.TokenURL)}
 		}, `{"dev":false,"auth":{"client_id":"client-id","authorize_url":"https://auth.example.test/oauth2/authorize",` +
 			`"token_url":"https://auth.example.test/oauth2/token"},"links":{"accessibility":"https://comune.example.test/accessibilita",` +
-			`"privacy":"https://comune.example.test/privacy","legal":""}}`},
+			`"privacy":"https://comune.example.test/privacy","legal":""},"direct_upload_max":4194304}`},
 		{"local run", func(c *api.Config) { c.DevUsers = func() []api.DevUser { return nil } },
-			`{"dev":true,"auth":null,"links":{"accessibility":"","privacy":"","legal":""}}`},
+			`{"dev":true,"auth":null,"links":{"accessibility":"","privacy":"","legal":""},"direct_upload_max":4194304}`},
+		{"a lower direct limit", func(c *api.Config) { c.DirectUploadMax = 1024 },
+			`{"dev":false,"auth":null,"links":{"accessibility":"","privacy":"","legal":""},"direct_upload_max":1024}`},
 	}
 	for _, tt := range tests {
 		f := newFast(t, tt.mod)

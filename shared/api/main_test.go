@@ -60,6 +60,11 @@ func TestMain(m *testing.M) {
 
 // local starts the package's local run and test server, once; under
 // go test -short it skips t instead.
+// browserDirectMax is the local run's limit of a list sent through POST
+// /uploads by the page: the browser test's small lists stay under it, its
+// larger one goes by presigned PUT.
+const browserDirectMax = 1024
+
 func local(t testing.TB) {
 	t.Helper()
 	needs.Server(t, needs.LocalRun)
@@ -70,7 +75,8 @@ func local(t testing.TB) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		run, runError = localrun.Start(ctx, localrun.Options{DataDir: runDir, InMemory: true, DispatchEvery: -1, PollEvery: -1,
-			ProcuraDelay: time.Millisecond, Log: slog.New(slog.DiscardHandler)})
+			ProcuraDelay: time.Millisecond, Log: slog.New(slog.DiscardHandler),
+			DirectUploadMax: browserDirectMax}) // the browser test's larger list goes by presigned PUT
 		if runError == nil {
 			srv = httptest.NewServer(newHandler(api.Config{}))
 		}

@@ -38,8 +38,16 @@ type searchPerson struct {
 	Protocol protocolView `json:"protocol"`
 }
 
+// search takes its query in the body, never in the URL: a surname or a
+// codice fiscale must not reach access logs, proxies or browser history.
 func (h *Handler) search(w http.ResponseWriter, r *http.Request, u User) {
-	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	var body struct {
+		Q string `json:"q"`
+	}
+	if !readBody(w, r, &body) {
+		return
+	}
+	q := strings.TrimSpace(body.Q)
 	if (len([]rune(q)) < 2 && !searchProtocolRE.MatchString(q)) || len(q) > 100 {
 		writeError(w, http.StatusBadRequest, "invalid", "Scrivere almeno due caratteri: un cognome, un codice fiscale o un numero di protocollo.")
 		return

@@ -3,6 +3,7 @@ package api_test
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -174,6 +175,15 @@ func TestTraceability(t *testing.T) {
 		{"too short", "office", "f", 400, 0, 0},
 		{"refused rows are not people", "office", "neri", 200, 0, 0},
 	}
+	// The query is a name or a codice fiscale: never in a URL.
+	if code, b := call(t, "GET", "/api/v1/search?q=ferri", tok, nil, "", nil); code != http.StatusMethodNotAllowed {
+		t.Errorf("GET /search?q=: %d %s, want 405", code, b)
+	}
+	for _, body := range []string{"", "ferri", `{"q":"ferri","x":1}`} {
+		if code, b := call(t, "POST", "/api/v1/search", tok, strings.NewReader(body), "application/json", nil); code != http.StatusBadRequest {
+			t.Errorf("POST /search %q: %d %s, want 400", body, code, b)
+		}
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tk := map[string]string{"office": tok, "other": other, "protocol": token(t, protocolUser(prato))}[tt.who]
@@ -182,7 +192,8 @@ func TestTraceability(t *testing.T) {
 				Requests []map[string]any
 				Complete bool
 			}
-			code, b := call(t, "GET", "/api/v1/search?q="+url.QueryEscape(tt.q), tk, nil, "", &res)
+			body, _ := json.Marshal(map[string]string{"q": tt.q})
+			code, b := call(t, "POST", "/api/v1/search", tk, bytes.NewReader(body), "application/json", &res)
 			if code != tt.code {
 				t.Fatalf("%d %s", code, b)
 			}

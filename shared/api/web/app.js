@@ -11,7 +11,7 @@
   const PKCE = 'casellario.pkce';
   // Lists larger than this go straight to the uploads bucket by a presigned
   // PUT: API Gateway takes about 4.5 MB of file in one request.
-  const DIRECT_MAX = 4 * 1024 * 1024;
+  const DIRECT_MAX = 4 * 1024 * 1024; // unless /config says otherwise
   const REFRESH = 10000;
   const $ = (id) => document.getElementById(id);
 
@@ -21,6 +21,9 @@
   let timer = null; // the shown view's refresh
   let firstView = true;
   let carry = ''; // a notice for the next view
+  // The search's query stays in this tab's memory, never in the address: a
+  // surname or a codice fiscale must not end up in the history or in logs.
+  let searchQuery = '';
 
   // ---- DOM helpers -------------------------------------------------------
 
@@ -289,6 +292,7 @@
 
   function showSignIn() {
     me = null;
+    searchQuery = '';
     seq++;
     stopTimer();
     clearNotices();
@@ -503,7 +507,7 @@
     btn.setAttribute('aria-disabled', 'true');
     out.replaceChildren(el('p', { class: 'caricamento', text: 'Caricamento e verifica in corso…' }));
     try {
-      if (f.size > DIRECT_MAX) {
+      if (f.size > ((cfg && cfg.direct_upload_max) || DIRECT_MAX)) {
         await uploadLarge(f, prot ? office : '');
         return;
       }
@@ -816,7 +820,7 @@
   // ---- Search ------------------------------------------------------------
 
   async function viewSearch(ctx) {
-    const q = (ctx.q.get('q') || '').trim();
+    const q = searchQuery;
     const input = el('input', { type: 'search', id: 'q', value: q, autocomplete: 'off', required: true, minlength: '2', 'aria-describedby': 'q-aiuto' });
     const form = el('form', { id: 'form-cerca', class: 'modulo', role: 'search' },
       el('div', { class: 'campo' }, el('label', { for: 'q', text: 'Cognome, codice fiscale o numero di protocollo' }),
@@ -826,11 +830,12 @@
       ev.preventDefault();
       const v = input.value.trim();
       if (v.length < 2 && !/^\d+$/.test(v)) { fail('Scrivere almeno due caratteri.'); input.focus(); return; }
-      go('#/cerca?q=' + encodeURIComponent(v));
+      searchQuery = v;
+      go('#/cerca');
     });
     const nodes = [h1('Cerca'), form];
     if (!q) return ctx.show('Cerca', nodes);
-    const res = await api('/search?q=' + encodeURIComponent(q));
+    const res = await api('/search', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ q }) });
     const out = el('div', { id: 'risultati' });
     const n = res.people.length + res.requests.length;
     out.append(el('h2', { id: 'risultati-titolo', text: n ? `Risultati per «${q}»` : `Nessun risultato per «${q}»` }));

@@ -62,6 +62,10 @@ func StartS3(opt S3Options) (*S3, error) {
 	faker := gofakes3.New(backend,
 		gofakes3.WithLogger(gofakes3.DiscardLog()),
 		gofakes3.WithTimeSkewLimit(0), // presigned URLs made with a test clock still work
+		// The page PUTs large lists with a presigned URL, from its own origin: S3 in AWS
+		// answers that preflight from the bucket's CORS rule (the page's origin only);
+		// this loopback stand-in answers any origin and header.
+		gofakes3.WithInsecureCORS(),
 	)
 	var handler http.Handler = faker.Server()
 	if opt.OnCreated != nil {

@@ -94,7 +94,8 @@ func (r *Run) serveAPI() (string, []User, error) {
 	}
 	h := api.New(api.Config{Store: r.Store, Triage: r.Store, Docs: r.Docs, Tenants: r.Tenants, Auth: iss.Auth(),
 		Assign: r.pipeline.poll, DevUsers: func() []api.DevUser { return dev }, Log: r.log.With("function", "api"),
-		Usage: func(ctx context.Context, _, _ time.Time) (*report.Usage, error) { return r.Usage(ctx) }})
+		DirectUploadMax: r.opts.DirectUploadMax,
+		Usage:           func(ctx context.Context, _, _ time.Time) (*report.Usage, error) { return r.Usage(ctx) }})
 	l := r.apiListener
 	srv := &http.Server{Handler: r.meter.timed("api", h), ReadHeaderTimeout: 10 * time.Second}
 	go func() {

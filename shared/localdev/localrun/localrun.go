@@ -56,6 +56,9 @@ type Options struct {
 	Log           *slog.Logger
 	InMemory      bool   // tests: S3 in memory, DynamoDB in memory, nothing kept
 	APIAddr       string // the offices' API and web page; "": a free loopback port
+	// DirectUploadMax: the page sends larger lists by presigned PUT to the
+	// local S3; 0: as in AWS (api.DefaultDirectUploadMax).
+	DirectUploadMax int64
 	// Mailboxes are further mailboxes of the simulator, beside the Comuni's
 	// and the Procura's: other certified senders (a citizen, a firm).
 	Mailboxes []string
