@@ -661,6 +661,7 @@ func httpAPI(st awscdk.Stack, fn awslambda.Function, d *deploy.Deployment, outpu
 			"CASELLARIO_OIDC_CLIENT_ID":     client.UserPoolClientId(),
 			"CASELLARIO_OIDC_AUTHORIZE_URL": awscdk.Fn_Join(s(""), &[]*string{base, s("/oauth2/authorize")}),
 			"CASELLARIO_OIDC_TOKEN_URL":     awscdk.Fn_Join(s(""), &[]*string{base, s("/oauth2/token")}),
+			"CASELLARIO_OIDC_LOGOUT_URL":    awscdk.Fn_Join(s(""), &[]*string{base, s("/logout")}),
 		} {
 			fn.AddEnvironment(s(k), v, nil)
 		}

@@ -439,7 +439,7 @@ func TestFunctionEnvironment(t *testing.T) {
 		"poll": {"CASELLARIO_NOTIFY_QUEUE_URL", "CASELLARIO_PEC_TRUST", "CASELLARIO_POLL_DEADLINE",
 			"CASELLARIO_OVERDUE_AFTER"},
 		"api": {"CASELLARIO_PEC_TRUST", "CASELLARIO_PROTOCOL_GROUP", "CASELLARIO_PUBLIC_URL", "CASELLARIO_OIDC_ISSUER",
-			"CASELLARIO_OIDC_AUDIENCE", "CASELLARIO_OIDC_CLIENT_ID", "CASELLARIO_OIDC_AUTHORIZE_URL", "CASELLARIO_OIDC_TOKEN_URL",
+			"CASELLARIO_OIDC_AUDIENCE", "CASELLARIO_OIDC_CLIENT_ID", "CASELLARIO_OIDC_AUTHORIZE_URL", "CASELLARIO_OIDC_TOKEN_URL", "CASELLARIO_OIDC_LOGOUT_URL",
 			"CASELLARIO_ACCESSIBILITY_URL", "CASELLARIO_PRIVACY_URL", "CASELLARIO_LEGAL_URL"},
 		"notify": {"CASELLARIO_SMTP_SECRET", "CASELLARIO_SMTP_HOST", "CASELLARIO_SMTP_PORT", "CASELLARIO_SMTP_FROM",
 			"CASELLARIO_SMTP_USER", "CASELLARIO_SMTP_TLS", "CASELLARIO_PUBLIC_URL"},
@@ -488,7 +488,8 @@ func TestFunctionEnvironment(t *testing.T) {
 		}
 	}
 	// The Cognito endpoints are built from the stack's own domain.
-	for k, suffix := range map[string]string{"CASELLARIO_OIDC_AUTHORIZE_URL": "/oauth2/authorize", "CASELLARIO_OIDC_TOKEN_URL": "/oauth2/token"} {
+	for k, suffix := range map[string]string{"CASELLARIO_OIDC_AUTHORIZE_URL": "/oauth2/authorize", "CASELLARIO_OIDC_TOKEN_URL": "/oauth2/token",
+		"CASELLARIO_OIDC_LOGOUT_URL": "/logout"} {
 		if v := fmt.Sprint(envOf(t, f, "api")[k]); !strings.Contains(v, suffix) || !strings.Contains(v, logicalID(t, f, "UsersSignIn")) {
 			t.Errorf("api %s = %s", k, v)
 		}

@@ -43,7 +43,8 @@ func setup(ctx context.Context, cfg config.Config) (*api.Handler, error) {
 		return nil, err
 	}
 	c := api.Config{Store: env.Store, Triage: env.Store, Docs: docs, Tenants: env.Tenants, Auth: auth,
-		SignIn:       api.SignIn{ClientID: cfg.Auth.ClientID, AuthorizeURL: cfg.Auth.AuthorizeURL, TokenURL: cfg.Auth.TokenURL},
+		SignIn: api.SignIn{ClientID: cfg.Auth.ClientID, AuthorizeURL: cfg.Auth.AuthorizeURL, TokenURL: cfg.Auth.TokenURL,
+			LogoutURL: cfg.Auth.LogoutURL},
 		Links:        api.Links{Accessibility: cfg.Web.AccessibilityURL, Privacy: cfg.Web.PrivacyURL, Legal: cfg.Web.LegalURL},
 		OverdueAfter: cfg.Poll.OverdueAfter, Log: env.Log}
 	if o := api.Origin(cfg.Auth.TokenURL); o != "" {

@@ -106,6 +106,9 @@ type SignIn struct {
 	ClientID     string `json:"client_id"`     // CASELLARIO_OIDC_CLIENT_ID
 	AuthorizeURL string `json:"authorize_url"` // CASELLARIO_OIDC_AUTHORIZE_URL
 	TokenURL     string `json:"token_url"`     // CASELLARIO_OIDC_TOKEN_URL
+	// LogoutURL ends the issuer's own session on «Esci» (CASELLARIO_OIDC_LOGOUT_URL): without it the
+	// next person at a shared computer would be signed straight back in as the last one.
+	LogoutURL string `json:"logout_url,omitempty"`
 }
 
 // complete reports whether the page can sign in with s.

@@ -29,6 +29,7 @@ type fakeProvider struct {
 
 	mu                         sync.Mutex
 	authorized, exchanged      int
+	loggedOut                  []url.Values
 	state, nonce, challenge    string
 	redirect, scope, challMeth string
 }
@@ -48,6 +49,17 @@ func newFakeProvider(t *testing.T, clientID string) *fakeProvider {
 		p.state, p.nonce, p.challenge, p.challMeth = q.Get("state"), q.Get("nonce"), q.Get("code_challenge"), q.Get("code_challenge_method")
 		p.redirect, p.scope = q.Get("redirect_uri"), q.Get("scope")
 		http.Redirect(w, r, p.redirect+"?code=the-code&state="+url.QueryEscape(p.state), http.StatusFound)
+	})
+	mux.HandleFunc("GET /logout", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		p.mu.Lock()
+		p.loggedOut = append(p.loggedOut, q)
+		p.mu.Unlock()
+		if q.Get("client_id") != clientID || q.Get("logout_uri") == "" {
+			http.Error(w, "bad logout request: "+r.URL.RawQuery, http.StatusBadRequest)
+			return
+		}
+		http.Redirect(w, r, q.Get("logout_uri"), http.StatusFound)
 	})
 	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Access-Control-Allow-Origin", "*")
@@ -100,7 +112,8 @@ func TestBrowserSignIn(t *testing.T) {
 	local(t)
 	idp := newFakeProvider(t, issuer.Audience)
 	site := httptest.NewServer(newHandler(api.Config{
-		SignIn:         api.SignIn{ClientID: issuer.Audience, AuthorizeURL: idp.srv.URL + "/authorize", TokenURL: idp.srv.URL + "/token"},
+		SignIn: api.SignIn{ClientID: issuer.Audience, AuthorizeURL: idp.srv.URL + "/authorize", TokenURL: idp.srv.URL + "/token",
+			LogoutURL: idp.srv.URL + "/logout"},
 		ConnectOrigins: []string{api.Origin(idp.srv.URL)},
 		Links:          api.Links{Accessibility: "https://comune.example.test/accessibilita", Legal: "https://comune.example.test/note-legali"},
 	}))
@@ -138,7 +151,17 @@ func TestBrowserSignIn(t *testing.T) {
 
 	// An answer to no request of this page: refused, no exchange, no redirect.
 	authorized, exchanged := idp.counts()
+	// «Esci» ends the provider's session too, and comes back to the page signed out.
 	b.do("sign out", chromedp.Click(chromedp.ID("esci")), chromedp.WaitVisible(chromedp.ID("accedi")))
+	b.wait("the farewell", `document.getElementById('avviso').textContent.includes('Uscita effettuata')`)
+	idp.mu.Lock()
+	if len(idp.loggedOut) != 1 || idp.loggedOut[0].Get("logout_uri") != site.URL+"/" || idp.loggedOut[0].Get("post_logout_redirect_uri") != site.URL+"/" {
+		t.Errorf("sign-out requests at the provider: %v; want one, back to %s/", idp.loggedOut, site.URL)
+	}
+	idp.mu.Unlock()
+	if tok, err := chromedp.Run(ctx, chromedp.Evaluate[string](`sessionStorage.getItem('casellario.token') || ''`)); err != nil || tok != "" {
+		t.Errorf("after signing out the token is still kept (%v)", err)
+	}
 	b.do("a forged answer", chromedp.Navigate(site.URL+"/?code=the-code&state=forged"), chromedp.WaitVisible(chromedp.ID("accedi")))
 	b.wait("the message", `document.getElementById('errore').textContent.includes('accedere di nuovo')`)
 	if a, x := idp.counts(); a != authorized || x != exchanged {

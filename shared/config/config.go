@@ -84,6 +84,7 @@ type Auth struct {
 	ClientID      string // CASELLARIO_OIDC_CLIENT_ID: the page's public client (code flow with PKCE)
 	AuthorizeURL  string // CASELLARIO_OIDC_AUTHORIZE_URL
 	TokenURL      string // CASELLARIO_OIDC_TOKEN_URL
+	LogoutURL     string // CASELLARIO_OIDC_LOGOUT_URL: the issuer's sign-out, so that «Esci» ends its session too
 }
 
 // Web is where the offices' page lives and what its footer links to.
@@ -123,7 +124,8 @@ func Load(environ []string) (Config, error) {
 			User: env["CASELLARIO_SMTP_USER"], Secret: env["CASELLARIO_SMTP_SECRET"], TLS: p.oneOf("CASELLARIO_SMTP_TLS", "starttls", "implicit")},
 		Auth: Auth{Issuer: env["CASELLARIO_OIDC_ISSUER"], Audience: env["CASELLARIO_OIDC_AUDIENCE"], JWKS: env["CASELLARIO_OIDC_JWKS"],
 			ProtocolGroup: env["CASELLARIO_PROTOCOL_GROUP"], ClientID: env["CASELLARIO_OIDC_CLIENT_ID"],
-			AuthorizeURL: env["CASELLARIO_OIDC_AUTHORIZE_URL"], TokenURL: env["CASELLARIO_OIDC_TOKEN_URL"]},
+			AuthorizeURL: env["CASELLARIO_OIDC_AUTHORIZE_URL"], TokenURL: env["CASELLARIO_OIDC_TOKEN_URL"],
+			LogoutURL: env["CASELLARIO_OIDC_LOGOUT_URL"]},
 		Web: Web{PublicURL: env["CASELLARIO_PUBLIC_URL"], AccessibilityURL: env["CASELLARIO_ACCESSIBILITY_URL"],
 			PrivacyURL: env["CASELLARIO_PRIVACY_URL"], LegalURL: env["CASELLARIO_LEGAL_URL"]},
 	}

@@ -130,6 +130,7 @@ type Auth struct {
 	ClientID     string   `json:"clientId,omitempty"`
 	AuthorizeURL string   `json:"authorizeUrl,omitempty"`
 	TokenURL     string   `json:"tokenUrl,omitempty"`
+	LogoutURL    string   `json:"logoutUrl,omitempty"` // the issuer's sign-out (optional)
 }
 
 // External reports whether an external issuer replaces the user pool.
@@ -340,8 +341,8 @@ func (d *Deployment) checkAuth(bad func(field, format string, a ...any)) {
 		case strings.Contains(p, "aws") || strings.Contains(p, "amazon") || strings.Contains(p, "cognito"):
 			bad("auth.cognitoDomainPrefix", "%q: Cognito refuses prefixes with aws, amazon or cognito", p)
 		}
-		if a.ClientID != "" || a.AuthorizeURL != "" || a.TokenURL != "" || a.JWKSURL != "" || len(a.Audience) > 0 {
-			bad("auth", "clientId, authorizeUrl, tokenUrl, jwksUrl and audience belong to an external issuer (auth.issuer)")
+		if a.ClientID != "" || a.AuthorizeURL != "" || a.TokenURL != "" || a.JWKSURL != "" || a.LogoutURL != "" || len(a.Audience) > 0 {
+			bad("auth", "clientId, authorizeUrl, tokenUrl, logoutUrl, jwksUrl and audience belong to an external issuer (auth.issuer)")
 		}
 		return
 	}
@@ -356,6 +357,11 @@ func (d *Deployment) checkAuth(bad func(field, format string, a ...any)) {
 	if a.JWKSURL != "" {
 		if err := checkURL(a.JWKSURL); err != nil {
 			bad("auth.jwksUrl", "%v", err)
+		}
+	}
+	if a.LogoutURL != "" {
+		if err := checkURL(a.LogoutURL); err != nil {
+			bad("auth.logoutUrl", "%v", err)
 		}
 	}
 	if a.ClientID == "" {

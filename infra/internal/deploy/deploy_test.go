@@ -127,6 +127,10 @@ func TestParseErrors(t *testing.T) {
 		{"external bad JWKS", func(m map[string]any) {
 			m["auth"] = map[string]any{"issuer": "https://login.comune.prato.it/realms/x", "jwksUrl": "ftp://x"}
 		}, "auth.jwksUrl"},
+		{"external bad logout URL", func(m map[string]any) {
+			m["auth"] = map[string]any{"issuer": "https://login.comune.prato.it/realms/x", "logoutUrl": "http://x"}
+		}, "auth.logoutUrl"},
+		{"logout URL with Cognito", set("auth.logoutUrl", "https://x.example/logout"), "belong to an external issuer"},
 		{"external no audience", func(m map[string]any) {
 			m["auth"] = map[string]any{"issuer": "https://login.comune.prato.it/realms/x", "clientId": "web"}
 		}, "auth.audience: required"},
@@ -244,14 +248,15 @@ func TestSettings(t *testing.T) {
 	}
 	m = aws()
 	m["auth"] = map[string]any{"issuer": "https://login.comune.prato.it/r", "audience": []any{"a", "b"}, "clientId": "web",
-		"authorizeUrl": "https://login.comune.prato.it/r/auth", "tokenUrl": "https://login.comune.prato.it/r/token", "jwksUrl": "https://login.comune.prato.it/r/certs"}
+		"authorizeUrl": "https://login.comune.prato.it/r/auth", "tokenUrl": "https://login.comune.prato.it/r/token", "jwksUrl": "https://login.comune.prato.it/r/certs",
+		"logoutUrl": "https://login.comune.prato.it/r/logout"}
 	m["page"].(map[string]any)["publicUrl"] = APIEndpoint
 	if d, err = parse(t, m); err != nil {
 		t.Fatal(err)
 	}
 	api := d.Settings("api")
 	for k, want := range map[string]string{"CASELLARIO_OIDC_AUDIENCE": "a,b", "CASELLARIO_OIDC_JWKS": "https://login.comune.prato.it/r/certs",
-		"CASELLARIO_OIDC_CLIENT_ID": "web", "CASELLARIO_PUBLIC_URL": ""} {
+		"CASELLARIO_OIDC_CLIENT_ID": "web", "CASELLARIO_OIDC_LOGOUT_URL": "https://login.comune.prato.it/r/logout", "CASELLARIO_PUBLIC_URL": ""} {
 		if api[k] != want {
 			t.Errorf("api %s = %q, want %q", k, api[k], want)
 		}

@@ -54,6 +54,9 @@ func (d *Deployment) Settings(function string) map[string]string {
 			if d.Auth.JWKSURL != "" {
 				env["CASELLARIO_OIDC_JWKS"] = d.Auth.JWKSURL
 			}
+			if d.Auth.LogoutURL != "" {
+				env["CASELLARIO_OIDC_LOGOUT_URL"] = d.Auth.LogoutURL
+			}
 		}
 	case "notify":
 		env["CASELLARIO_SMTP_SECRET"] = SMTPSecretName

@@ -9,6 +9,7 @@
 (function () {
   const TOKEN = 'casellario.token';
   const PKCE = 'casellario.pkce';
+  const BYE = 'casellario.signedout'; // back from the issuer's sign-out
   // Lists larger than this go straight to the uploads bucket by a presigned
   // PUT: API Gateway takes about 4.5 MB of file in one request.
   const DIRECT_MAX = 4 * 1024 * 1024; // unless /config says otherwise
@@ -369,6 +370,19 @@
 
   function signOut() {
     sessionStorage.removeItem(TOKEN);
+    const out = cfg && cfg.auth && cfg.auth.logout_url;
+    if (out) {
+      // The issuer's session ends too, or the next person at this computer
+      // would be signed straight back in; it sends the browser back here.
+      const back = location.origin + location.pathname;
+      const u = new URL(out);
+      u.searchParams.set('client_id', cfg.auth.client_id);
+      u.searchParams.set('logout_uri', back); // Cognito
+      u.searchParams.set('post_logout_redirect_uri', back); // OpenID Connect RP-initiated logout
+      sessionStorage.setItem(BYE, '1');
+      location.assign(u.toString());
+      return;
+    }
     history.replaceState(null, '', location.pathname);
     showSignIn();
     $('vista').querySelector('h1').focus();
@@ -1192,7 +1206,14 @@
       }
     }
     const token = sessionStorage.getItem(TOKEN);
-    if (!token) { showSignIn(); return; }
+    if (!token) {
+      showSignIn();
+      if (sessionStorage.getItem(BYE)) {
+        sessionStorage.removeItem(BYE);
+        say('Uscita effettuata.');
+      }
+      return;
+    }
     const c = claims(token);
     if (c && c.exp && c.exp * 1000 < Date.now()) { lapsed('La sessione è scaduta: accedere di nuovo.'); return; }
     await enter();
