@@ -73,10 +73,12 @@ func runSubmit(ctx context.Context, e env, args []string) int {
 	// `casellario validate` prints, before anything is stored.
 	rep, err := validate.File(filepath.Base(path), bytes.NewReader(data), validate.Options{Today: domain.DateOf(timeNow().In(rome()))})
 	if err != nil {
-		fmt.Fprintf(e.stderr, "casellario submit: %s cannot be read as a list: %s\n", filepath.Base(path), domain.ErrorMessage(err))
+		// The reader's own words (Italian, as the office reads them), not a generic failure.
 		var re *namelist.ReadError
 		if errors.As(err, &re) {
-			fmt.Fprintln(e.stderr, re.Message)
+			fmt.Fprintf(e.stderr, "casellario submit: %s cannot be read as a list:\n%s\n", filepath.Base(path), re.Message)
+		} else {
+			fmt.Fprintf(e.stderr, "casellario submit: %s cannot be read as a list: %v\n", filepath.Base(path), err)
 		}
 		return 1
 	}

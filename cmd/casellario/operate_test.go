@@ -41,7 +41,7 @@ func TestOperatorCommands(t *testing.T) {
 	}{
 		{"submit without office", []string{"submit", "--endpoints", ep, "testdata/mistakes-bom.csv"}, 2, "--office is missing"},
 		{"submit without a file", []string{"submit", "--endpoints", ep, "--office", "SUAP"}, 2, "the list file is missing"},
-		{"submit of a list with a wrong header", []string{"submit", "--endpoints", ep, "--office", "SUAP", "testdata/wrong-header.csv"}, 1, "cannot be read as a list"},
+		{"submit of a list with a wrong header", []string{"submit", "--endpoints", ep, "--office", "SUAP", "testdata/wrong-header.csv"}, 1, "cannot be read as a list:\nMancano le colonne obbligatorie"},
 		{"submit of a list with no valid row", []string{"submit", "--endpoints", ep, "--office", "SUAP", "testdata/no-valid-row.csv"}, 1, "no valid row"},
 		{"a bad protocol number", []string{"submit", "--endpoints", ep, "--office", "SUAP", "--protocol-number", "x1", "--protocol-date", "2026-01-02", "testdata/mistakes-bom.csv"}, 2, "Numero di protocollo"},
 		{"submit of a text file", []string{"submit", "--endpoints", ep, "--office", "SUAP", "notes.txt"}, 2, ".csv, .xlsx or .json"},
