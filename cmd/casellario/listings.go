@@ -198,7 +198,7 @@ func runBatches(ctx context.Context, e env, args []string) int {
 			}
 			for _, b := range bs {
 				lines = append(lines, batchLine{b.ID, b.Tenant, b.Office, b.CreatedAt.UTC().Format(time.RFC3339),
-					statusProtocol{b.Protocol.Number, b.Protocol.Date.String()}, string(b.State), len(b.People), string(b.Reason.Code)})
+					protocolOf(b.Protocol), string(b.State), len(b.People), string(b.Reason.Code)})
 			}
 		}
 	}
@@ -212,7 +212,7 @@ func runBatches(ctx context.Context, e env, args []string) int {
 		at, _ := time.Parse(time.RFC3339, b.Created)
 		prot := "-"
 		if b.Protocol.Number != "" {
-			prot = "n. " + b.Protocol.Number + " of " + b.Protocol.Date
+			prot = "n. " + b.Protocol.ref() + " of " + b.Protocol.Date
 		}
 		st := b.State
 		if b.Reason != "" {

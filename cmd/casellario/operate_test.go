@@ -112,7 +112,7 @@ func TestOperatorCommands(t *testing.T) {
 		}
 	}
 	code, out, _ = runCLI(t, "status", "--endpoints", ep, batches[0].ID)
-	if code != 0 || !strings.Contains(out, "protocol: n. "+bs.Protocol.Number) || !strings.Contains(out, "valid-windows1252.csv") {
+	if code != 0 || !strings.Contains(out, "protocol: n. CPEC-"+bs.Protocol.Number) || bs.Protocol.Register != "CPEC" || !strings.Contains(out, "valid-windows1252.csv") {
 		t.Errorf("human status: %s", out)
 	}
 	if len(bs.Lists) != 1 || bs.Lists[0].ID != upload || bs.Lists[0].FileName != "valid-windows1252.csv" {

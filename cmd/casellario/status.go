@@ -36,8 +36,18 @@ type statusView struct {
 }
 
 type statusProtocol struct {
-	Number string `json:"number"`
-	Date   string `json:"date"`
+	Number   string `json:"number"`
+	Date     string `json:"date"`
+	Register string `json:"register,omitempty"` // the built-in register's code: the letter quotes CPEC-0000012
+}
+
+func protocolOf(p domain.Protocol) statusProtocol {
+	return statusProtocol{p.Number, p.Date.String(), p.Register}
+}
+
+// ref is the number as the letter and the e-mails quote it.
+func (p statusProtocol) ref() string {
+	return domain.Protocol{Number: p.Number, Register: p.Register}.Reference()
 }
 
 type statusBatch struct {
@@ -154,7 +164,7 @@ func runStatus(ctx context.Context, e env, args []string) int {
 	case len(found) > 1:
 		fmt.Fprintf(e.stderr, "casellario status: %d requests are registered as %s in %d; give the register code or --tenant:\n", len(found), arg, *year)
 		for _, v := range found {
-			fmt.Fprintf(e.stderr, "  %s  %s/%s  n. %s of %s\n", v.ID, v.Tenant, v.Office, v.Protocol.Number, v.Protocol.Date)
+			fmt.Fprintf(e.stderr, "  %s  %s/%s  n. %s of %s\n", v.ID, v.Tenant, v.Office, v.Protocol.ref(), v.Protocol.Date)
 		}
 		return 1
 	}
@@ -209,11 +219,11 @@ func loadStatus(ctx context.Context, t *target, tenant, id string) (statusView, 
 	case err == nil:
 		v.Office, v.State, v.FileName = l.Upload.Office, string(l.Upload.State), l.Upload.FileName
 		if p := l.Upload.Protocol; p != nil {
-			v.Protocol = statusProtocol{p.Number, p.Date.String()}
+			v.Protocol = protocolOf(*p)
 		}
 		for _, r := range l.Requests {
 			b := r.Batch
-			v.Batches = append(v.Batches, statusBatch{b.ID, string(b.State), statusProtocol{b.Protocol.Number, b.Protocol.Date.String()}, b.MessageID, r.People})
+			v.Batches = append(v.Batches, statusBatch{b.ID, string(b.State), protocolOf(b.Protocol), b.MessageID, r.People})
 		}
 		v.Lists = append(v.Lists, statusList{l.Upload.ID, l.Upload.FileName, l.Upload.CreatedAt.UTC().Format(time.RFC3339)})
 		people, events = l.People, l.Events
@@ -226,7 +236,7 @@ func loadStatus(ctx context.Context, t *target, tenant, id string) (statusView, 
 		}
 		b := s.Batch
 		v.Office, v.State, v.MessageID = b.Office, string(b.State), b.MessageID
-		v.Protocol = statusProtocol{b.Protocol.Number, b.Protocol.Date.String()}
+		v.Protocol = protocolOf(b.Protocol)
 		v.Batches = append(v.Batches, statusBatch{b.ID, string(b.State), v.Protocol, b.MessageID, len(b.People)})
 		for _, u := range s.Lists {
 			v.Lists = append(v.Lists, statusList{u.ID, u.FileName, u.CreatedAt.UTC().Format(time.RFC3339)})
@@ -254,14 +264,14 @@ func printStatus(w io.Writer, v statusView) {
 		fmt.Fprintf(w, "file: %s\n", v.FileName)
 	}
 	if v.Protocol.Number != "" {
-		fmt.Fprintf(w, "protocol: n. %s of %s\n", v.Protocol.Number, v.Protocol.Date)
+		fmt.Fprintf(w, "protocol: n. %s of %s\n", v.Protocol.ref(), v.Protocol.Date)
 	}
 	if v.MessageID != "" {
 		fmt.Fprintf(w, "message-id: %s\n", v.MessageID)
 	}
 	if v.FileName != "" || len(v.Batches) > 1 {
 		for _, b := range v.Batches {
-			fmt.Fprintf(w, "request %s  %-11s n. %s of %s  %d people\n", b.ID, b.State, or(b.Protocol.Number, "-"), or(b.Protocol.Date, "-"), b.People)
+			fmt.Fprintf(w, "request %s  %-11s n. %s of %s  %d people\n", b.ID, b.State, or(b.Protocol.ref(), "-"), or(b.Protocol.Date, "-"), b.People)
 		}
 	} else {
 		for _, l := range v.Lists {

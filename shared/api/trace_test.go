@@ -38,7 +38,7 @@ func TestTraceability(t *testing.T) {
 		t.Fatalf("the list's requests %v", list.Requests)
 	}
 	prot := list.Requests[0]["protocol"].(map[string]any)
-	if !strings.HasPrefix(prot["text"].(string), "prot. n. "+prot["number"].(string)+" del ") {
+	if !strings.HasPrefix(prot["text"].(string), "prot. n. CPEC-"+prot["number"].(string)+" del ") {
 		t.Errorf("protocol %v", prot)
 	}
 	if list.Upload["state_label"] != "completato" || list.Upload["office_name"] == "ELETTORALE" {

@@ -130,13 +130,14 @@ func OfBatch(ctx context.Context, r Reader, tenant, id string) (Sent, error) {
 	return s, nil
 }
 
-// ProtocolText names a request by its protocol number, as the register
-// wrote it: «prot. n. 0000012 del 02/12/2026» ("" before registration).
+// ProtocolText names a request by its protocol number as the letter, the
+// PEC and the e-mails quote it, with the built-in register's code:
+// «prot. n. CPEC-0000012 del 02/12/2026» ("" before registration).
 func ProtocolText(p domain.Protocol) string {
 	if p.Number == "" {
 		return ""
 	}
-	s := "prot. n. " + p.Number
+	s := "prot. n. " + p.Reference()
 	if !p.Date.IsZero() {
 		s += " del " + p.Date.Italian()
 	}

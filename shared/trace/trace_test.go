@@ -222,6 +222,9 @@ func TestWords(t *testing.T) {
 	if OutcomeText(domain.OutcomeNullo) != "nulla" {
 		t.Error("«nulla» is what the certificate says")
 	}
+	if got := ProtocolText(domain.Protocol{Number: "0000001", Register: "CPEC"}); got != "prot. n. CPEC-0000001" {
+		t.Errorf("built-in register's number %q: the letter and the e-mails quote CPEC-0000001", got)
+	}
 	if ProtocolText(domain.Protocol{}) != "" || ProtocolText(domain.Protocol{Number: "0000001"}) != "prot. n. 0000001" {
 		t.Error("ProtocolText")
 	}
