@@ -63,6 +63,7 @@ func OpenAPI() []byte { return openapiJSON }
 type DevUser struct {
 	User
 	Token string `json:"token"`
+	Label string `json:"label"` // «Comune di Prato — Ufficio SUAP», as the page offers it
 }
 
 // Config holds the handler's dependencies.

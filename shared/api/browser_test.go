@@ -91,6 +91,9 @@ func TestBrowser(t *testing.T) {
 			b.do("sign out", chromedp.WaitVisible(chromedp.ID("esci")), chromedp.Click(chromedp.ID("esci")))
 		}
 		b.wait("the demo users", `document.querySelectorAll('#utente-demo option[value="0"]').length === 1`)
+		if opt := b.text(`#utente-demo option[value="0"]`); !strings.HasPrefix(opt, "Comune di ") || strings.Contains(opt, "c_g999") {
+			t.Errorf("%d px: a demo user offered as %q: names, not codes", w.width, opt)
+		}
 		b.audit("accesso")
 		b.focusRing()
 		b.signIn(officeIndex, "Elenchi caricati")

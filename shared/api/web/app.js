@@ -323,7 +323,7 @@
     api('/dev/users', { anonymous: true }).then((list) => {
       users.push(...list);
       sel.replaceChildren(...list.map((u, i) => el('option', { value: String(i),
-        text: (u.role === 'protocol' ? 'Ufficio protocollo' : 'Ufficio ' + u.office) + ' — ' + u.tenant + ' (' + u.name + ')' })));
+        text: u.label || u.name })));
     }).catch(shown);
     const demo = el('form', { id: 'form-demo', class: 'modulo' },
       el('div', { class: 'campo' }, el('label', { for: 'utente-demo', text: 'Utente dimostrativo' }), sel),
@@ -1146,7 +1146,7 @@
     const span = (h) => (h === null || h === undefined ? '—' : (h < 1 ? Math.max(1, Math.round(h * 60)) + ' min' : num.format(h) + ' h'));
     const hours = (p) => (p.p50 === null || p.p50 === undefined ? '—' : `${span(p.p50)} (90%: ${span(p.p90)})`);
     const nodes = [h1('Tempi e costi delle richieste'),
-      el('p', { class: 'intro', text: 'Per ogni ufficio: le richieste inviate alla Procura nel periodo, i tempi in ore (mediana e 90° percentile: ' +
+      el('p', { class: 'intro', text: 'Per ogni ufficio: le richieste inviate alla Procura nel periodo, i tempi (mediana e 90° percentile: ' +
         'nove richieste su dieci entro quel tempo), le richieste in ritardo e quelle non riuscite.' }),
       form,
       el('p', { class: 'riepilogo', id: 'periodo' }, `Periodo: dal ${day(rep.from)} al ${day(rep.to)}.`),

@@ -78,6 +78,22 @@ func (r *Run) listenAPI() error {
 	return nil
 }
 
+// userLabel names a demo user as a clerk would: «Comune di Prato — Ufficio SUAP».
+func (r *Run) userLabel(tenant, office, role string) string {
+	t, err := r.Tenants.Tenant(tenant)
+	if err != nil {
+		return tenant
+	}
+	who := "Ufficio protocollo"
+	if role != api.RoleProtocol {
+		who = office
+		if o, err := t.Office(office); err == nil && o.Name != "" {
+			who = o.Name
+		}
+	}
+	return t.Name + " — " + who
+}
+
 // serveAPI serves the API on the address listenAPI took.
 func (r *Run) serveAPI() (string, []User, error) {
 	iss, err := api.NewLocalIssuer(localIssuer, localAudience)
@@ -90,7 +106,8 @@ func (r *Run) serveAPI() (string, []User, error) {
 	}
 	dev := make([]api.DevUser, len(users))
 	for i, u := range users {
-		dev[i] = api.DevUser{User: api.User{Name: u.Name, Tenant: u.Tenant, Office: u.Office, Role: u.Role}, Token: u.Token}
+		dev[i] = api.DevUser{User: api.User{Name: u.Name, Tenant: u.Tenant, Office: u.Office, Role: u.Role}, Token: u.Token,
+			Label: r.userLabel(u.Tenant, u.Office, u.Role)}
 	}
 	h := api.New(api.Config{Store: r.Store, Triage: r.Store, Docs: r.Docs, Tenants: r.Tenants, Auth: iss.Auth(),
 		Assign: r.pipeline.poll, DevUsers: func() []api.DevUser { return dev }, Log: r.log.With("function", "api"),
