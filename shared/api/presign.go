@@ -14,8 +14,9 @@ import (
 	"github.com/casellario-pec/casellario/shared/uploads"
 )
 
-// presignRequest asks for a URL to PUT a list too large for the API
-// (API Gateway takes at most 6 MB, base64 included: about 4.5 MB of file).
+// presignRequest asks for a URL to PUT a list too large for the API: a
+// Lambda request carries at most 6 MB, a binary body in base64, so the page
+// sends a list over direct_upload_max (4 MiB) this way.
 type presignRequest struct {
 	Office   string `json:"office"`
 	FileName string `json:"file_name"`

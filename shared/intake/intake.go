@@ -166,7 +166,7 @@ func (h *Handler) Process(ctx context.Context, key, version string, cause domain
 		version = obj.Version
 	}
 	u := domain.Upload{ID: parts.Upload, Tenant: parts.Tenant, Office: parts.Office, Key: key, ObjectVersion: version,
-		SHA256: sum, UploadedBy: cleanUser(obj.Metadata[uploads.MetaUploadedBy]), FileName: parts.FileName}
+		SHA256: sum, UploadedBy: cleanUser(uploads.ReadMetaValue(obj.Metadata[uploads.MetaUploadedBy])), FileName: parts.FileName}
 	if parts.Dropped() {
 		u.ID = s3docs.DropUploadID(key, version, sum)
 	} else if rec, err := h.Store.GetUpload(ctx, u.Tenant, u.ID); err == nil {

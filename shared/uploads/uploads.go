@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"net/url"
 	"strings"
 	"time"
 
@@ -74,7 +75,7 @@ func Submit(ctx context.Context, st domain.UploadStore, d *s3docs.Docs, s Submis
 	if err != nil {
 		return domain.Upload{}, err
 	}
-	meta := map[string]string{MetaUploadedBy: s.UploadedBy}
+	meta := map[string]string{MetaUploadedBy: MetaValue(s.UploadedBy)}
 	if _, err := d.PutWithMetadata(ctx, d.Upload(u.Key), ContentTypes[s.Ext], bytes.NewReader(s.Data), meta); err != nil {
 		// The record must not wait for a file that will not come.
 		if _, rerr := st.AdvanceUpload(context.WithoutCancel(ctx), u.Tenant, u.ID, domain.UploadRejected, nil, "",
@@ -137,7 +138,7 @@ func Presign(ctx context.Context, st domain.UploadStore, d *s3docs.Docs, s Submi
 	if err != nil {
 		return Presigned{}, err
 	}
-	p, err := d.PresignPut(ctx, d.Upload(u.Key), ContentTypes[s.Ext], size, map[string]string{MetaUploadedBy: s.UploadedBy}, PresignTTL, now)
+	p, err := d.PresignPut(ctx, d.Upload(u.Key), ContentTypes[s.Ext], size, map[string]string{MetaUploadedBy: MetaValue(s.UploadedBy)}, PresignTTL, now)
 	if err != nil {
 		// Nothing can come to this record now: the office hears of it.
 		if _, rerr := st.AdvanceUpload(context.WithoutCancel(ctx), u.Tenant, u.ID, domain.UploadRejected, nil, "",
@@ -165,4 +166,18 @@ func cleanName(s string) string {
 		s = s[:len(s)-1]
 	}
 	return strings.ToValidUTF8(s, "")
+}
+
+// MetaValue is a user metadata value as S3 carries it: an HTTP header, so
+// ASCII only (a browser refuses to send «Niccolò» in a header, and a signed
+// value must arrive byte for byte); ReadMetaValue undoes it.
+func MetaValue(s string) string { return url.PathEscape(s) }
+
+// ReadMetaValue reads a value MetaValue wrote; a value written otherwise (an
+// office's own tool) is taken as it is.
+func ReadMetaValue(s string) string {
+	if v, err := url.PathUnescape(s); err == nil {
+		return v
+	}
+	return s
 }

@@ -47,3 +47,23 @@ func TestCleanName(t *testing.T) {
 		}
 	}
 }
+
+// A clerk's name travels in an S3 metadata header: ASCII only, and read back
+// as it was.
+func TestMetaValue(t *testing.T) {
+	for _, name := range []string{"suap@c_g999", "Niccolò Rossi", "d'Annunzio Gabriele", "100%", "", "ŁÓDŹ 東京"} {
+		v := MetaValue(name)
+		for _, r := range v {
+			if r <= ' ' || r > '~' {
+				t.Errorf("MetaValue(%q) = %q: %q is not a header's character", name, v, r)
+			}
+		}
+		if got := ReadMetaValue(v); got != name {
+			t.Errorf("ReadMetaValue(MetaValue(%q)) = %q", name, got)
+		}
+	}
+	// A value an office's own tool wrote, not escaped by us, is kept.
+	if got := ReadMetaValue("a%zz"); got != "a%zz" {
+		t.Errorf("ReadMetaValue(a%%zz) = %q", got)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -311,6 +312,10 @@ func (d *Deployment) checkPage(bad func(field, format string, a ...any)) {
 	} else if p.PublicURL != APIEndpoint {
 		if err := checkURL(p.PublicURL); err != nil {
 			bad("page.publicUrl", "%v", err)
+		} else if u, _ := url.Parse(p.PublicURL); u.Path != "/" || u.RawQuery != "" || u.Fragment != "" || u.Port() != "" || u.Host != strings.ToLower(u.Host) {
+			// Cognito compares the page's redirect_uri (origin + "/") with this exactly, and S3 the
+			// browser's Origin with the CORS rule made from it.
+			bad("page.publicUrl", "%q: want the page's root as a browser writes it: https://<lower-case host>/", p.PublicURL)
 		}
 	}
 	if p.CustomDomain != nil {
@@ -369,6 +374,9 @@ func (d *Deployment) checkAuth(bad func(field, format string, a ...any)) {
 	}
 	if len(a.Audience) == 0 {
 		bad("auth.audience", "required with an external issuer")
+	} else if a.ClientID != "" && !slices.Contains(a.Audience, a.ClientID) {
+		// The page sends the ID token, whose aud is the page's client.
+		bad("auth.audience", "%v: must include auth.clientId %q (the page's ID tokens are issued to it)", a.Audience, a.ClientID)
 	}
 }
 

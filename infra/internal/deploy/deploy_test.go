@@ -127,6 +127,13 @@ func TestParseErrors(t *testing.T) {
 		{"external bad JWKS", func(m map[string]any) {
 			m["auth"] = map[string]any{"issuer": "https://login.comune.prato.it/realms/x", "jwksUrl": "ftp://x"}
 		}, "auth.jwksUrl"},
+		{"audience without the page's client", func(m map[string]any) {
+			m["auth"] = map[string]any{"issuer": "https://login.comune.prato.it/realms/x", "clientId": "web", "audience": []any{"api://casellario"}}
+		}, "must include auth.clientId"},
+		{"page URL without its slash", set("page.publicUrl", "https://casellario.comune.prato.it"), "https://<lower-case host>/"},
+		{"page URL in capitals", set("page.publicUrl", "https://Casellario.Comune.Prato.it/"), "https://<lower-case host>/"},
+		{"page URL with a port", set("page.publicUrl", "https://casellario.comune.prato.it:8443/"), "https://<lower-case host>/"},
+		{"page URL below the root", set("page.publicUrl", "https://www.comune.prato.it/casellario/"), "https://<lower-case host>/"},
 		{"external bad logout URL", func(m map[string]any) {
 			m["auth"] = map[string]any{"issuer": "https://login.comune.prato.it/realms/x", "logoutUrl": "http://x"}
 		}, "auth.logoutUrl"},
@@ -247,7 +254,7 @@ func TestSettings(t *testing.T) {
 		}
 	}
 	m = aws()
-	m["auth"] = map[string]any{"issuer": "https://login.comune.prato.it/r", "audience": []any{"a", "b"}, "clientId": "web",
+	m["auth"] = map[string]any{"issuer": "https://login.comune.prato.it/r", "audience": []any{"web", "b"}, "clientId": "web",
 		"authorizeUrl": "https://login.comune.prato.it/r/auth", "tokenUrl": "https://login.comune.prato.it/r/token", "jwksUrl": "https://login.comune.prato.it/r/certs",
 		"logoutUrl": "https://login.comune.prato.it/r/logout"}
 	m["page"].(map[string]any)["publicUrl"] = APIEndpoint
@@ -255,7 +262,7 @@ func TestSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	api := d.Settings("api")
-	for k, want := range map[string]string{"CASELLARIO_OIDC_AUDIENCE": "a,b", "CASELLARIO_OIDC_JWKS": "https://login.comune.prato.it/r/certs",
+	for k, want := range map[string]string{"CASELLARIO_OIDC_AUDIENCE": "web,b", "CASELLARIO_OIDC_JWKS": "https://login.comune.prato.it/r/certs",
 		"CASELLARIO_OIDC_CLIENT_ID": "web", "CASELLARIO_OIDC_LOGOUT_URL": "https://login.comune.prato.it/r/logout", "CASELLARIO_PUBLIC_URL": ""} {
 		if api[k] != want {
 			t.Errorf("api %s = %q, want %q", k, api[k], want)

@@ -521,7 +521,14 @@
     btn.setAttribute('aria-disabled', 'true');
     out.replaceChildren(el('p', { class: 'caricamento', text: 'Caricamento e verifica in corso…' }));
     try {
-      if (f.size > ((cfg && cfg.direct_upload_max) || DIRECT_MAX)) {
+      const max = (cfg && cfg.direct_upload_max) || DIRECT_MAX;
+      if (f.size > max) {
+        // A large list goes straight to the archive, where a number typed here cannot follow it.
+        if (prot && ($('prot-numero').value.trim() || $('prot-data').value)) {
+          out.replaceChildren();
+          fail(`Un elenco con il numero di protocollo assegnato a mano può essere al massimo di ${kb(max)}: dividerlo in più elenchi, ciascuno con il suo numero.`);
+          return;
+        }
         await uploadLarge(f, prot ? office : '');
         return;
       }
@@ -667,7 +674,8 @@
       const sig = JSON.stringify([d, refused && refused.summary]);
       if (sig !== last) {
         last = sig;
-        ctx.show(up.file_name ? 'Elenco ' + up.file_name : 'Elenco', listNodes(d, refused));
+        // Titles go into the browser's history: a file name may name a person, the date does not.
+        ctx.show('Elenco caricato il ' + when(up.created_at), listNodes(d, refused));
       }
       if (up.state === 'received') ctx.again(3000, load);
       else if (up.state !== 'rejected' && d.people.some((p) => p.state === 'pending' || p.state === 'batched')) ctx.again(REFRESH, load);
@@ -878,7 +886,7 @@
       out.append(el('p', { class: 'nota', text: 'La ricerca ha letto solo gli elenchi più recenti o ha trovato troppi risultati: precisare la ricerca, per esempio con il codice fiscale.' }));
     }
     nodes.push(out);
-    ctx.show('Cerca «' + q + '»', nodes);
+    ctx.show('Risultati della ricerca', nodes); // not the query: titles go into the history
     say(n ? `${plural(n, 'risultato', 'risultati')} per «${q}».` : `Nessun risultato per «${q}».`);
   }
 
