@@ -234,14 +234,8 @@ func (s *Dynamo) AdvanceBatch(ctx context.Context, c domain.BatchChange) (domain
 	if err := checkCause(c.Cause); err != nil {
 		return domain.Batch{}, err
 	}
-	if !c.To.Valid() {
-		return domain.Batch{}, domain.Errorf(domain.EINVALID, "batch %s: unknown state %q", c.ID, c.To)
-	}
-	if c.To == domain.BatchFailed && !c.Reason.Code.Known() {
-		return domain.Batch{}, domain.Errorf(domain.EINVALID, "batch %s: a reason is required to fail it", c.ID)
-	}
-	if c.MessageID != "" && !messageIDRE.MatchString(c.MessageID) {
-		return domain.Batch{}, domain.Errorf(domain.EINVALID, "message id %q: want <local@domain>", c.MessageID)
+	if err := c.Check(); err != nil {
+		return domain.Batch{}, err
 	}
 	it, err := s.getBatch(ctx, c.Tenant, c.ID)
 	if err != nil {
@@ -253,40 +247,11 @@ func (s *Dynamo) AdvanceBatch(ctx context.Context, c domain.BatchChange) (domain
 		}
 		return it.domain(), s.fileBatchEvent(ctx, it) // a re-run
 	}
-	from := domain.BatchState(it.State)
-	switch {
-	case c.From != "" && from != c.From:
-		return domain.Batch{}, domain.Errorf(domain.ECONFLICT, "batch %s is %s, not %s", c.ID, from, c.From)
-	case c.Version != 0 && it.Ver != c.Version:
-		return domain.Batch{}, domain.Errorf(domain.ECONFLICT, "batch %s changed meanwhile (version %d, not %d)", c.ID, it.Ver, c.Version)
-	case !from.CanAdvance(c.To):
-		return domain.Batch{}, domain.Errorf(domain.ECONFLICT, "batch %s cannot go from %s to %s", c.ID, from, c.To)
-	case c.Protocol.Number != "" && it.Number != "" && c.Protocol.Number != it.Number:
-		return domain.Batch{}, domain.Errorf(domain.ECONFLICT, "batch %s is registered already as %s", c.ID, it.Number)
-	case c.Protocol.Number != "" && (!protocolRE.MatchString(c.Protocol.Number) || c.Protocol.Date.IsZero()):
-		return domain.Batch{}, domain.Errorf(domain.EINVALID, "batch %s: protocol number %q: want 7 or more digits and a date", c.ID, c.Protocol.Number)
-	case c.To == domain.BatchProtocolled && c.Protocol.Number == "" && it.Number == "":
-		return domain.Batch{}, domain.Errorf(domain.EINVALID, "batch %s: a protocol number is required", c.ID)
-	case c.To != domain.BatchFailed && c.To != domain.BatchProtocolled && c.Protocol.Number == "" && it.Number == "":
-		// Nothing reaches the Procura without a protocol number.
-		return domain.Batch{}, domain.Errorf(domain.ECONFLICT, "batch %s cannot be %s: it has no protocol number", c.ID, c.To)
-	case c.To != domain.BatchFailed && c.To != domain.BatchProtocolled && c.MessageID == "" && it.MessageID == "":
-		return domain.Batch{}, domain.Errorf(domain.ECONFLICT, "batch %s cannot be %s: it has no Message-ID (SetMessageID before sending)", c.ID, c.To)
-	case c.MessageID != "" && it.MessageID != "" && c.MessageID != it.MessageID:
-		return domain.Batch{}, domain.Errorf(domain.ECONFLICT, "batch %s has Message-ID %s already", c.ID, it.MessageID)
+	if err := c.CheckAgainst(domain.BatchState(it.State), it.Ver, it.Number, it.MessageID); err != nil {
+		return domain.Batch{}, err
 	}
 	now := s.now()
-	detail := c.Detail
-	if detail == "" {
-		switch {
-		case c.To == domain.BatchFailed:
-			detail = "failed: " + c.Reason.String()
-		case c.Protocol.Number != "":
-			detail = fmt.Sprintf("protocolled as %s of %s", c.Protocol.Reference(), c.Protocol.Date.Italian())
-		default:
-			detail = string(c.To)
-		}
-	}
+	detail := c.EventDetail()
 	u := update{
 		pk: it.PK, sk: skBatch,
 		expr:  "SET #state = :to, ver = ver + :one, updated_at = :now, cause = :cause, detail = :detail",
