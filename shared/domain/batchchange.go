@@ -13,6 +13,10 @@ var (
 // ValidMessageID reports whether id is a Message-ID as stored: <local@domain>.
 func ValidMessageID(id string) bool { return messageIDRE.MatchString(id) }
 
+// ValidProtocolNumber reports whether n is a protocol number as stored:
+// seven or more digits, zero-padded.
+func ValidProtocolNumber(n string) bool { return protocolNumberRE.MatchString(n) }
+
 // Check is what every store checks of a change before it reads the batch:
 // a known state, a reason to fail it, a Message-ID's form.
 func (c BatchChange) Check() error {
@@ -40,7 +44,7 @@ func (c BatchChange) CheckAgainst(from BatchState, version int64, number, messag
 		return Errorf(ECONFLICT, "batch %s cannot go from %s to %s", c.ID, from, c.To)
 	case c.Protocol.Number != "" && number != "" && c.Protocol.Number != number:
 		return Errorf(ECONFLICT, "batch %s is registered already as %s", c.ID, number)
-	case c.Protocol.Number != "" && (!protocolNumberRE.MatchString(c.Protocol.Number) || c.Protocol.Date.IsZero()):
+	case c.Protocol.Number != "" && (!ValidProtocolNumber(c.Protocol.Number) || c.Protocol.Date.IsZero()):
 		return Errorf(EINVALID, "batch %s: protocol number %q: want 7 or more digits and a date", c.ID, c.Protocol.Number)
 	case c.To == BatchProtocolled && c.Protocol.Number == "" && number == "":
 		return Errorf(EINVALID, "batch %s: a protocol number is required", c.ID)

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -316,11 +315,6 @@ func (s *Dynamo) AdvanceBatch(ctx context.Context, c domain.BatchChange) (domain
 	return out.domain(), nil
 }
 
-var (
-	messageIDRE = regexp.MustCompile(`^<[^<>\s@]+@[^<>\s@]+>$`)
-	protocolRE  = regexp.MustCompile(`^[0-9]{7,}$`)
-)
-
 // indexMessageID writes (or re-writes, with a TTL) the Message-ID → batch item.
 func (s *Dynamo) indexMessageID(ctx context.Context, tenant, batch, msgID string, ttl int64) error {
 	av, err := attributevalue.MarshalMap(msgItem{PK: msgPK(tenant, msgID), SK: skMsg, Type: "message", Batch: batch, TTL: ttl})
@@ -339,7 +333,7 @@ func (s *Dynamo) indexMessageID(ctx context.Context, tenant, batch, msgID string
 
 // SetMessageID records and indexes the outgoing Message-ID of a batch.
 func (s *Dynamo) SetMessageID(ctx context.Context, tenant, batch, msgID string) (domain.Batch, error) {
-	if !messageIDRE.MatchString(msgID) {
+	if !domain.ValidMessageID(msgID) {
 		return domain.Batch{}, domain.Errorf(domain.EINVALID, "message id %q: want <local@domain>", msgID)
 	}
 	it, err := s.getBatch(ctx, tenant, batch)

@@ -44,7 +44,7 @@ func (s *Dynamo) CreateUpload(ctx context.Context, u domain.Upload, cause domain
 		Cause: string(cause), Detail: "list received", Ver: 1,
 	}
 	if u.Protocol != nil {
-		if !protocolRE.MatchString(u.Protocol.Number) || u.Protocol.Date.IsZero() {
+		if !domain.ValidProtocolNumber(u.Protocol.Number) || u.Protocol.Date.IsZero() {
 			return domain.Upload{}, domain.Errorf(domain.EINVALID, "upload %s: protocol number %q: want 7 or more digits and a date", u.ID, u.Protocol.Number)
 		}
 		it.Number, it.Date = u.Protocol.Number, u.Protocol.Date.String()
@@ -557,7 +557,7 @@ func (s *Dynamo) ClaimManualProtocol(ctx context.Context, tenant string, p domai
 	if err := checkID("upload", upload); err != nil {
 		return err
 	}
-	if !protocolRE.MatchString(p.Number) || p.Date.IsZero() {
+	if !domain.ValidProtocolNumber(p.Number) || p.Date.IsZero() {
 		return domain.Errorf(domain.EINVALID, "manual protocol %q: want 7 or more digits and a date", p.Number)
 	}
 	n, _ := strconv.ParseInt(p.Number, 10, 64)

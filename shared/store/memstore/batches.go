@@ -283,7 +283,7 @@ func (s *Store) indexMessageID(tenant, batch, msgID string) error {
 
 // SetMessageID records and indexes the outgoing Message-ID of a batch.
 func (s *Store) SetMessageID(ctx context.Context, tenant, id, msgID string) (domain.Batch, error) {
-	if !messageIDRE.MatchString(msgID) {
+	if !domain.ValidMessageID(msgID) {
 		return domain.Batch{}, domain.Errorf(domain.EINVALID, "message id %q: want <local@domain>", msgID)
 	}
 	if err := s.lock(ctx); err != nil {

@@ -154,12 +154,10 @@ func created(t time.Time, id string) string { return t.UTC().Format(keyTime) + "
 
 // The input checks of the DynamoDB store, with the same codes.
 var (
-	codeRE      = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
-	sha256RE    = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	hexSHARE    = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
-	messageIDRE = regexp.MustCompile(`^<[^<>\s@]+@[^<>\s@]+>$`)
-	protocolRE  = regexp.MustCompile(`^[0-9]{7,}$`)
-	registryRE  = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,16}$`)
+	codeRE     = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+	sha256RE   = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	hexSHARE   = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
+	registryRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,16}$`)
 )
 
 func checkCode(what, v string) error {

@@ -23,7 +23,7 @@ func (s *Store) CreateUpload(ctx context.Context, u domain.Upload, cause domain.
 	case u.SHA256 != "" && !sha256RE.MatchString(u.SHA256):
 		return domain.Upload{}, domain.Errorf(domain.EINVALID, "upload %s: the SHA-256 must be lowercase hex", u.ID)
 	}
-	if u.Protocol != nil && (!protocolRE.MatchString(u.Protocol.Number) || u.Protocol.Date.IsZero()) {
+	if u.Protocol != nil && (!domain.ValidProtocolNumber(u.Protocol.Number) || u.Protocol.Date.IsZero()) {
 		return domain.Upload{}, domain.Errorf(domain.EINVALID, "upload %s: protocol number %q: want 7 or more digits and a date", u.ID, u.Protocol.Number)
 	}
 	if err := s.lock(ctx); err != nil {
@@ -399,7 +399,7 @@ func (s *Store) ClaimManualProtocol(ctx context.Context, tenant string, p domain
 	if err := firstErr(checkCode("tenant", tenant), checkID("upload", upload)); err != nil {
 		return err
 	}
-	if !protocolRE.MatchString(p.Number) || p.Date.IsZero() {
+	if !domain.ValidProtocolNumber(p.Number) || p.Date.IsZero() {
 		return domain.Errorf(domain.EINVALID, "manual protocol %q: want 7 or more digits and a date", p.Number)
 	}
 	if err := s.lock(ctx); err != nil {
