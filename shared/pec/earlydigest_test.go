@@ -18,12 +18,15 @@ func TestEnvelopeDigestBySize(t *testing.T) {
 		name   string
 		size   int
 		tamper bool
+		lf     bool // stored with bare LF line ends, as some mail stores keep messages
 		want   pec.SignatureStatus
 	}{
-		{"small", 2 << 10, false, pec.SignatureValid},
-		{"small, altered", 2 << 10, true, pec.SignatureInvalid},
-		{"large", 300 << 10, false, pec.SignatureValid},
-		{"large, altered", 300 << 10, true, pec.SignatureInvalid},
+		{"small", 2 << 10, false, false, pec.SignatureValid},
+		{"small, altered", 2 << 10, true, false, pec.SignatureInvalid},
+		{"small, LF", 2 << 10, false, true, pec.SignatureValid},
+		{"large", 300 << 10, false, false, pec.SignatureValid},
+		{"large, altered", 300 << 10, true, false, pec.SignatureInvalid},
+		{"large, LF", 300 << 10, false, true, pec.SignatureValid},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			data := make([]byte, tt.size)
@@ -43,6 +46,9 @@ func TestEnvelopeDigestBySize(t *testing.T) {
 					t.Fatal("no subject in the envelope")
 				}
 				raw[i] = 'r'
+			}
+			if tt.lf {
+				raw = bytes.ReplaceAll(raw, []byte("\r\n"), []byte("\n"))
 			}
 			m, err := pec.Parse(raw, pec.ReadOptions{TrustStore: p.ca.Pool()})
 			if err != nil {

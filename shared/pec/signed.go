@@ -19,8 +19,9 @@ type signedView struct {
 }
 
 type earlyDigest struct {
-	done chan struct{}
-	sum  []byte
+	done  chan struct{}
+	canon []byte // the content with CRLF line ends, as the signature covers it
+	sum   []byte
 }
 
 // earlyDigestMin is the content size from which the SHA-256 a detached
@@ -38,7 +39,8 @@ func (v *signedView) startDigest() {
 	d := &earlyDigest{done: make(chan struct{})}
 	v.digest = d
 	go func() {
-		sum := sha256.Sum256(canonicalCRLF(content))
+		d.canon = canonicalCRLF(content)
+		sum := sha256.Sum256(d.canon)
 		d.sum = sum[:]
 		close(d.done)
 	}()
@@ -82,12 +84,13 @@ func openSigned(msg *entity, ctx *readCtx) signedView {
 func (v signedView) verify(ctx *readCtx) Signature {
 	switch {
 	case v.sig != nil:
-		memo := &digestMemo{}
+		memo, signed := &digestMemo{}, v.content.raw()
 		if v.digest != nil {
 			<-v.digest.done
 			memo.sums = map[crypto.Hash][]byte{crypto.SHA256: v.digest.sum}
+			signed = v.digest.canon // already canonical: not copied again
 		}
-		return ctx.verifyDetached(v.sig, v.content.raw(), memo)
+		return ctx.verifyDetached(v.sig, signed, memo)
 	case v.opaque.Status != "":
 		return v.opaque
 	}
